@@ -1,0 +1,58 @@
+"""The read model's key schema: the one place the table definition and the functions share.
+
+The global table holds three kinds of item, told apart by their keys:
+
+- the order view, ``pk = ORDER#<orderId>``, ``sk = VIEW``: exactly what ``GET /orders/{id}`` returns;
+- the customer's order-list item, ``pk = CUSTOMER#<customerId>``,
+  ``sk = ORDER#<createdAt>#<orderId>``, so a query on the partition in reverse is newest first;
+- the control record, ``pk = CONTROL``, ``sk = PRIMARY``: which region writes, and the mode.
+
+This module imports nothing from AWS so that the Pulumi program can import it too.
+"""
+
+from __future__ import annotations
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expiresAt"
+VERSION_ATTRIBUTE = "version"
+
+# (name, DynamoDB scalar type) of every key attribute of the global table.
+KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = ((PARTITION_KEY, "S"), (SORT_KEY, "S"))
+
+ORDER_VIEW_SORT_KEY = "VIEW"
+CONTROL_PARTITION_KEY = "CONTROL"
+CONTROL_SORT_KEY = "PRIMARY"
+
+# Regional WebSocket connections table: one item per connection, found by customer.
+CONNECTIONS_PARTITION_KEY = "connectionId"
+CONNECTIONS_CUSTOMER_INDEX = "byCustomer"
+CONNECTIONS_CUSTOMER_ATTRIBUTE = "customerId"
+
+# Regional idempotency table, in the shape aws-lambda-powertools' DynamoDBPersistenceLayer
+# expects by default.
+IDEMPOTENCY_PARTITION_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+
+def order_key(order_id: str) -> dict[str, str]:
+    """The key of an order's view."""
+    return {PARTITION_KEY: f"ORDER#{order_id}", SORT_KEY: ORDER_VIEW_SORT_KEY}
+
+
+def customer_partition(customer_id: str) -> str:
+    """The partition that holds one customer's order-list items."""
+    return f"CUSTOMER#{customer_id}"
+
+
+def customer_order_key(customer_id: str, created_at: str, order_id: str) -> dict[str, str]:
+    """The key of one item in a customer's order list; ``created_at`` is ISO 8601 UTC."""
+    return {
+        PARTITION_KEY: customer_partition(customer_id),
+        SORT_KEY: f"ORDER#{created_at}#{order_id}",
+    }
+
+
+def control_key() -> dict[str, str]:
+    """The key of the control record that names the primary region and the mode."""
+    return {PARTITION_KEY: CONTROL_PARTITION_KEY, SORT_KEY: CONTROL_SORT_KEY}
