@@ -7,6 +7,11 @@ The global table holds three kinds of item, told apart by their keys:
   ``sk = ORDER#<createdAt>#<orderId>``, so a query on the partition in reverse is newest first;
 - the control record, ``pk = CONTROL``, ``sk = PRIMARY``: which region writes, and the mode.
 
+Both the view item and the order-list item carry the API's order view under the attribute
+``view`` (the exact JSON ``GET /orders/{id}`` returns: ``orderId, customerId, status, items,
+total, currency, payment: {status}, updatedAt``; money in integer minor units) and a numeric
+``version`` that only grows, so a conditional write never lets an older event win.
+
 This module imports nothing from AWS so that the Pulumi program can import it too.
 """
 
@@ -16,6 +21,7 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expiresAt"
 VERSION_ATTRIBUTE = "version"
+VIEW_ATTRIBUTE = "view"
 
 # (name, DynamoDB scalar type) of every key attribute of the global table.
 KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = ((PARTITION_KEY, "S"), (SORT_KEY, "S"))
