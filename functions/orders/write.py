@@ -1,0 +1,185 @@
+"""``POST /orders`` as a plain function: validate, then start, forward, queue or refuse.
+
+The API Gateway handler (``functions/write_api``) and AppSync's ``placeOrder`` resolver both
+call :func:`place_order`; neither needs the other's event shape. Pure domain code: every
+outside effect goes through the ports in :mod:`functions.orders.ports`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.orders.domain import (
+    OrderRequest,
+    ValidationError,
+    lower_headers,
+    order_id_for,
+    parse_idempotency_key,
+    parse_order_request,
+)
+from functions.orders.ports import (
+    ControlSource,
+    ControlUnavailable,
+    Forwarder,
+    Mode,
+    OrderRequestPublisher,
+    PrimaryUnreachable,
+    SagaStarter,
+    StartOutcome,
+)
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP answer independent of API Gateway: status, headers and a JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+
+    def to_api_gateway(self) -> dict[str, Any]:
+        """The answer in the API Gateway (HTTP API, payload v2) proxy format."""
+        return {
+            "statusCode": self.status,
+            "headers": self.headers,
+            "body": json.dumps(self.body, separators=(",", ":")),
+        }
+
+
+@dataclass(frozen=True)
+class WriteDeps:
+    """Everything ``place_order`` needs from its region, injected so tests can fake it."""
+
+    region: str
+    control: ControlSource
+    saga: SagaStarter
+    forwarder: Forwarder
+    publisher: OrderRequestPublisher | None = None
+    async_mode: bool = False
+    retry_after_seconds: int = 30
+
+
+def error(
+    status: int,
+    code: str,
+    message: str,
+    field_name: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An error answer in the API's ``{"error": {code, message, field}}`` shape."""
+    return Response(
+        status,
+        {"error": {"code": code, "message": message, "field": field_name}},
+        {**JSON_HEADERS, **(headers or {})},
+    )
+
+
+def read_only(deps: WriteDeps, why: str) -> Response:
+    """503 READ_ONLY: the write was not accepted and the client should retry later."""
+    return error(
+        503,
+        "READ_ONLY",
+        f"writes are not accepted right now: {why}",
+        None,
+        {"retry-after": str(deps.retry_after_seconds)},
+    )
+
+
+def accepted(order_id: str, region: str, primary_region: str) -> Response:
+    """202: the order is taken and its saga will run."""
+    return Response(
+        202,
+        {
+            "orderId": order_id,
+            "status": "PENDING",
+            "region": region,
+            "primaryRegion": primary_region,
+        },
+        {**JSON_HEADERS, "location": f"/orders/{order_id}"},
+    )
+
+
+def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[str, Any]:
+    """The saga's input; deterministic, so a retry of the same order repeats it exactly."""
+    return {
+        "orderId": order_id,
+        "fingerprint": fingerprint,
+        "total": request.total,
+        "request": request.to_json(),
+    }
+
+
+def start_saga(
+    deps: WriteDeps, order_id: str, request: OrderRequest, primary_region: str
+) -> Response:
+    """Start the saga in this (primary) region and map the outcome to an answer."""
+    fingerprint = request.fingerprint()
+    outcome = deps.saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    if outcome is StartOutcome.CONFLICT:
+        return error(
+            409,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was already used with a different body",
+            "Idempotency-Key",
+        )
+    return accepted(order_id, deps.region, primary_region)
+
+
+def place_order(
+    headers: Mapping[str, str] | None,
+    body: str | bytes | None,
+    deps: WriteDeps,
+    *,
+    forwarded: bool = False,
+) -> Response:
+    """Handle one ``POST /orders``; ``forwarded`` is True on the primary's internal route."""
+    try:
+        return _place_order(lower_headers(headers), body, deps, forwarded)
+    except ValidationError as exc:
+        return error(exc.status, exc.code, exc.message, exc.field)
+    except ControlUnavailable:
+        return read_only(deps, "the control record cannot be read")
+    except PrimaryUnreachable:
+        return read_only(deps, "the primary region cannot be reached")
+
+
+def _place_order(
+    headers: dict[str, str], body: str | bytes | None, deps: WriteDeps, forwarded: bool
+) -> Response:
+    # The body is checked before the key so that a client learns every 4xx without a retry.
+    request = parse_order_request(body)
+    key = parse_idempotency_key(headers)
+    order_id = order_id_for(key)
+    control = deps.control.current()
+    if control.mode is Mode.READ_ONLY:
+        return read_only(deps, "the control record says read-only")
+    if control.primary_region == deps.region:
+        return start_saga(deps, order_id, request, control.primary_region)
+    if forwarded:
+        # A forwarded write reached a region that is no longer primary: forwarding again
+        # could loop between two regions that disagree for a few seconds.
+        return read_only(deps, "this region is not the primary")
+    if deps.async_mode and deps.publisher is not None:
+        deps.publisher.publish(key, order_id, request.fingerprint(), request)
+        return accepted(order_id, deps.region, control.primary_region)
+    if not control.write_url:
+        return read_only(deps, "the control record names no write URL")
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    relayed = deps.forwarder.forward(
+        control.write_url,
+        control.primary_region,
+        {"content-type": "application/json", "idempotency-key": key},
+        raw,
+    )
+    if relayed.status >= 500:
+        raise PrimaryUnreachable(f"the primary answered {relayed.status}")
+    if relayed.status == 202:
+        return accepted(
+            str(relayed.body.get("orderId", order_id)), deps.region, control.primary_region
+        )
+    return Response(relayed.status, relayed.body)
