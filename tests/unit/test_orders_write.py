@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from functions.orders.domain import order_id_for
 from functions.orders.ports import ControlRecord, Mode, Relayed
 from functions.orders.write import WriteDeps, place_order
-from tests.unit.fakes import FakeControl, FakeForwarder, FakePublisher, FakeSaga
+from tests.unit.orders_fakes import FakeControl, FakeForwarder, FakePublisher, FakeSaga
 
 BODY = json.dumps(
     {
