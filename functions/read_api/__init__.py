@@ -1,0 +1,1 @@
+"""The HTTP read API: ``GET /orders/{orderId}`` and ``GET /customers/{customerId}/orders``."""

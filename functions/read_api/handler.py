@@ -1,0 +1,87 @@
+"""Lambda handler of the HTTP read routes (API Gateway HTTP API, payload format 2.0).
+
+API Gateway has already matched the route, so the handler dispatches on ``routeKey`` and
+reads the decoded ``pathParameters`` instead of matching the raw path a second time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from functions.read_api.settings import ReadApiSettings
+from functions.read_side.dynamo import DynamoOrderReader, SecretKeySource
+from functions.read_side.errors import NotFound, ReadError
+from functions.read_side.queries import OrderQueries
+from functions.read_side.tokens import PageTokens
+
+logger = Logger(service="read-api")
+
+GET_ORDER = "GET /orders/{orderId}"
+LIST_ORDERS = "GET /customers/{customerId}/orders"
+_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+
+
+def _response(status: int, body: Any, extra: Mapping[str, str] | None = None) -> dict[str, Any]:
+    headers = {**_HEADERS, **(extra or {})}
+    return {
+        "statusCode": status,
+        "headers": headers,
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+class ReadApi:
+    """Maps HTTP API events to :class:`OrderQueries` calls and results to HTTP responses."""
+
+    def __init__(self, queries: OrderQueries) -> None:
+        self._queries = queries
+        self._routes: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {
+            GET_ORDER: lambda path, _query: self._queries.get_order(path.get("orderId")),
+            LIST_ORDERS: lambda path, query: self._queries.list_orders(
+                path.get("customerId"), query.get("limit"), query.get("nextToken")
+            ),
+        }
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The HTTP response to one request; every failure is an error body, never a crash."""
+        try:
+            route = self._routes.get(str(event.get("routeKey")))
+            if route is None:
+                raise NotFound("no such route")
+            path = event.get("pathParameters") or {}
+            query = event.get("queryStringParameters") or {}
+            return _response(200, route(path, query))
+        except ReadError as error:
+            if error.status >= 500:
+                logger.exception("read failed", extra={"code": error.code})
+            extra = {"retry-after": "1"} if error.status == 503 else None
+            return _response(error.status, error.body(), extra)
+        except Exception:
+            # The last line of defence: a bug must still answer in the documented shape.
+            logger.exception("unexpected error")
+            return _response(
+                500, {"error": {"code": "INTERNAL", "message": "internal error", "field": None}}
+            )
+
+
+@functools.cache
+def build_api() -> ReadApi:
+    """The container's ReadApi, built once from the environment and boto3 clients."""
+    settings = ReadApiSettings.from_env(os.environ)
+    dynamodb = boto3.client("dynamodb", region_name=settings.region)
+    secrets = boto3.client("secretsmanager", region_name=settings.region)
+    key = SecretKeySource(secrets, settings.page_token_secret_id).load()
+    reader = DynamoOrderReader(dynamodb, settings.table_name)
+    return ReadApi(OrderQueries(reader, PageTokens(key)))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point."""
+    return build_api().handle(event)
