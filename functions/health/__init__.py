@@ -1,0 +1,1 @@
+"""``GET /health``: is this region fit to serve (local table and local Aurora reader)."""

@@ -1,0 +1,90 @@
+"""The health handler against a moto table and the real PostgreSQL server of the test run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.health import handler as health_handler
+from tests.support.postgres import free_port
+from tests.support.read_side import create_order_table
+
+REGION = "ap-southeast-1"
+TABLE = "orders"
+
+
+@pytest.fixture
+def region(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> Iterator[None]:
+    """A moto table, a real database, and the health function's environment pointing at both."""
+    parts = urlsplit(postgres_dsn)
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "ROLE": "secondary",
+        "TABLE_NAME": TABLE,
+        "DB_READER_HOST": parts.hostname or "127.0.0.1",
+        "DB_PORT": str(parts.port),
+        "DB_NAME": parts.path.lstrip("/"),
+        "DB_USER": parts.username or "postgres",
+        "DB_IAM_AUTH": "false",
+        "HEALTH_DEADLINE_MS": "3000",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        create_order_table(boto3.client("dynamodb", region_name=REGION), TABLE)
+        health_handler.build_health.cache_clear()
+        yield
+        health_handler.build_health.cache_clear()
+
+
+def check() -> tuple[int, Any]:
+    response = health_handler.handler({"routeKey": "GET /health"}, None)
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.mark.postgres
+def test_a_region_with_its_table_and_database_up_is_200(region):
+    # Given the local table and the local database both reachable
+    # When /health is called
+    status, body = check()
+    # Then it is 200 and says which region and role answered
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["region"] == REGION
+    assert body["role"] == "secondary"
+    assert set(body["checks"]) == {"table", "database"}
+
+
+@pytest.mark.postgres
+def test_a_region_whose_table_is_unreachable_is_503(region, monkeypatch):
+    # Given the function pointed at a table that does not exist here
+    monkeypatch.setenv("TABLE_NAME", "gone")
+    health_handler.build_health.cache_clear()
+    # When /health is called
+    status, body = check()
+    # Then it is 503 and blames the table
+    assert status == 503
+    assert body["checks"]["table"]["status"] == "fail"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+@pytest.mark.postgres
+def test_a_region_whose_database_is_unreachable_is_503(region, monkeypatch):
+    # Given the function pointed at a port where no database listens
+    monkeypatch.setenv("DB_PORT", str(free_port()))
+    health_handler.build_health.cache_clear()
+    # When /health is called
+    status, body = check()
+    # Then it is 503 and blames the database
+    assert status == 503
+    assert body["checks"]["database"]["status"] == "fail"
+    assert body["checks"]["table"]["status"] == "ok"
