@@ -31,8 +31,10 @@ def postgres_dsn(postgres_server: str) -> Iterator[str]:
     parts = urlsplit(postgres_server)
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = pg8000.native.Connection(
-        user=parts.username or "postgres", host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432, database=parts.path.lstrip("/") or "postgres",
+        user=parts.username or "postgres",
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        database=parts.path.lstrip("/") or "postgres",
         password=parts.password,
     )
     try:

@@ -8,8 +8,9 @@ import pg8000.native
 def test_each_test_gets_an_empty_database_on_a_real_server(postgres_dsn: str) -> None:
     # Given a DSN from the fixture
     parts = urlsplit(postgres_dsn)
-    conn = pg8000.native.Connection(user=parts.username, host=parts.hostname, port=parts.port,
-                                    database=parts.path.lstrip("/"))
+    conn = pg8000.native.Connection(
+        user=parts.username, host=parts.hostname, port=parts.port, database=parts.path.lstrip("/")
+    )
     try:
         # When we ask the server what it is and what it holds
         version = conn.run("SHOW server_version_num")[0][0]

@@ -64,21 +64,46 @@ def throwaway_cluster() -> Iterator[str]:
     port = free_port()
     try:
         subprocess.run(
-            [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-             "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True,
+            [
+                *prefix,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
-             "-w", "-t", "60", "-o", f"-p {port} -h 127.0.0.1 -k {root} -F -c max_connections=200",
-             "start"],
-            check=True, capture_output=True,
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-p {port} -h 127.0.0.1 -k {root} -F -c max_connections=200",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
                 [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False, capture_output=True,
+                check=False,
+                capture_output=True,
             )
         shutil.rmtree(root, ignore_errors=True)

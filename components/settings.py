@@ -1,0 +1,437 @@
+"""Stack settings: the one module that reads ``pulumi.Config``.
+
+``parse_settings`` turns the raw values of one stack file into a frozen ``Settings`` and
+rejects bad config with a message that names the stack file and the key, before any resource
+is registered. The offline plan calls it on every stack file; the Pulumi program calls it
+through ``load_settings`` on the stack being deployed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+PROJECT = "active-active"
+DEFAULT_ORGANIZATION = "organization"
+
+# Set by `ops up` on the primary's first pass: the replica stacks do not exist yet, and a
+# StackReference to a stack that does not exist fails and cannot be caught (pulumi/pulumi#3540).
+FIRST_PASS_ENV = "ACTIVE_ACTIVE_FIRST_PASS"
+
+# Aurora Serverless v2 accepts 0 to 256 ACU in steps of 0.5.
+MAX_ACU = 256.0
+# Global database members default to 0.5 ACU: auto-pause (0 ACU) behaves differently inside a
+# global database, so 0 is only used where the config asks for it (PITFALLS.md item 5).
+DEFAULT_MIN_ACU = 0.5
+DEFAULT_MAX_ACU = 4.0
+DEFAULT_ENGINE_VERSION = "16.6"
+
+
+class Role(StrEnum):
+    """Which part a region plays: the writer, or a reader that can be promoted."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class Environment(StrEnum):
+    """Drives deletion protection, retention and capacity defaults."""
+
+    DEV = "dev"
+    PROD = "prod"
+
+
+class NatGateways(StrEnum):
+    """How many NAT gateways the VPC gets: none, one for the region, or one per AZ."""
+
+    NONE = "none"
+    SINGLE = "single"
+    PER_AZ = "perAz"
+
+
+class WriteMode(StrEnum):
+    """How a secondary hands a write to the primary: a signed HTTP call, or its event bus."""
+
+    SYNC = "sync"
+    ASYNC = "async"
+
+
+class ConfigError(ValueError):
+    """Bad stack configuration; the message names the stack file and the key."""
+
+    def __init__(self, stack: str, key: str, problem: str):
+        self.stack = stack
+        self.key = key
+        super().__init__(f"Pulumi.{stack}.yaml: {PROJECT}:{key}: {problem}")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Aurora Serverless v2 capacity (ACU) and engine version."""
+
+    min_capacity: float = DEFAULT_MIN_ACU
+    max_capacity: float = DEFAULT_MAX_ACU
+    engine_version: str = DEFAULT_ENGINE_VERSION
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    """Custom domains: the hosted zone, the latency-routed API name and the public name."""
+
+    zone_id: str
+    api_hostname: str
+    public_hostname: str
+
+
+@dataclass(frozen=True)
+class VpnSettings:
+    """A site-to-site VPN to an on-premises customer gateway."""
+
+    customer_gateway_ip: str
+    bgp_asn: int
+
+
+@dataclass(frozen=True)
+class OnPremSettings:
+    """On-premises networks and how to reach them: a VPN, a Direct Connect gateway, or both."""
+
+    cidrs: tuple[str, ...]
+    vpn: VpnSettings | None = None
+    direct_connect_gateway_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one stack needs to know about itself and the stacks it references."""
+
+    stack: str
+    region: str
+    role: Role
+    vpc_cidr: str
+    environment: Environment = Environment.DEV
+    primary_stack: str | None = None
+    peer_stacks: tuple[str, ...] = ()
+    replica_stacks: tuple[str, ...] = ()
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    domain: DomainSettings | None = None
+    legacy_origin: str | None = None
+    on_prem: OnPremSettings | None = None
+    availability_zones: int = 2
+    nat_gateways: NatGateways = NatGateways.SINGLE
+    write_mode: WriteMode = WriteMode.SYNC
+    write_forwarding: bool = False
+
+    @property
+    def is_primary(self) -> bool:
+        """True in the stack that holds the writer."""
+        return self.role is Role.PRIMARY
+
+    @property
+    def is_prod(self) -> bool:
+        """True where deletion protection and long retention apply."""
+        return self.environment is Environment.PROD
+
+    def referenced_stacks(self) -> tuple[str, ...]:
+        """Every stack this one reads outputs from, primary first, without repeats."""
+        names = [self.primary_stack, *self.peer_stacks, *self.replica_stacks]
+        return tuple(dict.fromkeys(n for n in names if n))
+
+
+def short_name(stack: str) -> str:
+    """The stack file's name for a stack: the last part of a fully qualified name."""
+    return stack.rsplit("/", 1)[-1]
+
+
+def qualified_name(stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
+    """The fully qualified name a StackReference needs (`organization/active-active/<stack>`)."""
+    return stack if "/" in stack else f"{organization}/{PROJECT}/{stack}"
+
+
+def parse_settings(
+    stack: str,
+    values: Mapping[str, Any],
+    known_stacks: Iterable[str] | None = None,
+) -> Settings:
+    """Validate one stack's config (keys without the project prefix, plus ``aws:region``).
+
+    ``known_stacks`` are the stacks that have a file; when given, every referenced stack must
+    be one of them.
+    """
+    reader = _Reader(stack, values)
+    region = values.get("aws:region")
+    if not isinstance(region, str) or not region:
+        raise ConfigError(stack, "aws:region", "missing: every stack names its region")
+
+    role = reader.enum("role", Role, required=True)
+    primary_stack = reader.optional_str("primaryStack")
+    if role is Role.SECONDARY and primary_stack is None:
+        raise ConfigError(stack, "primaryStack", "a secondary must name its primary stack")
+    if role is Role.PRIMARY and primary_stack is not None:
+        raise ConfigError(stack, "primaryStack", "the primary stack must not name a primary")
+
+    peer_stacks = reader.stack_list("peerStacks")
+    replica_stacks = reader.stack_list("replicaStacks")
+    if role is Role.SECONDARY and replica_stacks:
+        raise ConfigError(stack, "replicaStacks", "only the primary replicates its lake bucket")
+
+    references: dict[str, tuple[str, ...]] = {
+        "primaryStack": (primary_stack,) if primary_stack else ()
+    }
+    references |= {"peerStacks": peer_stacks, "replicaStacks": replica_stacks}
+    known = None if known_stacks is None else {short_name(s) for s in known_stacks}
+    for key, names in references.items():
+        for name in names:
+            if short_name(name) == stack:
+                raise ConfigError(stack, key, f"names this stack itself ({name})")
+            if known is not None and short_name(name) not in known:
+                raise ConfigError(
+                    stack, key, f"names {name}, but there is no Pulumi.{short_name(name)}.yaml"
+                )
+
+    settings = Settings(
+        stack=stack,
+        region=region,
+        role=role,
+        vpc_cidr=reader.cidr("vpcCidr"),
+        environment=reader.enum("environment", Environment, default=Environment.DEV),
+        primary_stack=primary_stack,
+        peer_stacks=peer_stacks,
+        replica_stacks=replica_stacks,
+        database=reader.database("database"),
+        domain=reader.domain("domain"),
+        legacy_origin=reader.optional_str("legacyOrigin"),
+        on_prem=reader.on_prem("onPrem"),
+        availability_zones=reader.integer("availabilityZones", default=2, low=2, high=6),
+        nat_gateways=reader.enum("natGateways", NatGateways, default=NatGateways.SINGLE),
+        write_mode=reader.enum("writeMode", WriteMode, default=WriteMode.SYNC),
+        write_forwarding=reader.boolean("writeForwarding", default=False),
+    )
+    reader.reject_unknown()
+    return settings
+
+
+def check_deployment(settings: Iterable[Settings]) -> None:
+    """Checks that need every stack at once: one primary, and VPC CIDRs that never overlap.
+
+    Overlapping CIDRs make Transit Gateway peering useless (PITFALLS.md item 13).
+    """
+    stacks = list(settings)
+    primaries = [s.stack for s in stacks if s.is_primary]
+    if len(primaries) > 1:
+        raise ConfigError(primaries[1], "role", f"{primaries[0]} is already the primary")
+    networks = [(s.stack, ipaddress.ip_network(s.vpc_cidr)) for s in stacks]
+    for i, (stack, network) in enumerate(networks):
+        for other, other_network in networks[:i]:
+            if network.overlaps(other_network):
+                raise ConfigError(
+                    stack, "vpcCidr", f"{network} overlaps {other_network} of stack {other}"
+                )
+
+
+def load_settings() -> Settings:
+    """The settings of the stack being deployed, read from ``pulumi.Config``."""
+    import pulumi
+
+    stack = pulumi.get_stack()
+    config = pulumi.Config(PROJECT)
+    values: dict[str, Any] = {"aws:region": pulumi.Config("aws").get("region")}
+    for key in _KNOWN_KEYS:
+        value = config.get_object(key) if key in _STRUCTURED_KEYS else config.get(key)
+        if value is not None:
+            values[key] = value
+    if os.environ.get(FIRST_PASS_ENV) == "1":
+        values.pop("replicaStacks", None)
+    known = [p.name[len("Pulumi.") : -len(".yaml")] for p in Path.cwd().glob("Pulumi.*.yaml")]
+    return parse_settings(stack, values, known_stacks=known or None)
+
+
+_STRUCTURED_KEYS = frozenset(
+    {
+        "peerStacks",
+        "replicaStacks",
+        "database",
+        "domain",
+        "onPrem",
+        "writeForwarding",
+        "availabilityZones",
+    }
+)
+_KNOWN_KEYS = (
+    "role", "vpcCidr", "environment", "primaryStack", "peerStacks", "replicaStacks", "database",
+    "domain", "legacyOrigin", "onPrem", "availabilityZones", "natGateways", "writeMode",
+    "writeForwarding",
+)  # fmt: skip
+
+
+class _Reader:
+    """Reads typed values out of one stack's config, remembering which keys it has seen."""
+
+    def __init__(self, stack: str, values: Mapping[str, Any]):
+        self.stack = stack
+        self.values = values
+        self.seen: set[str] = {"aws:region"}
+
+    def _get(self, key: str) -> Any:
+        self.seen.add(key)
+        return self.values.get(key)
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.stack, key, problem)
+
+    def optional_str(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {value!r}")
+        return value
+
+    def enum(
+        self, key: str, kind: type[Any], *, default: Any = None, required: bool = False
+    ) -> Any:
+        value = self._get(key)
+        allowed = " / ".join(m.value for m in kind)
+        if value is None:
+            if required:
+                raise self.fail(key, f"missing: one of {allowed}")
+            return default
+        try:
+            return kind(value)
+        except ValueError:
+            raise self.fail(key, f"{value!r} is not one of {allowed}") from None
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise self.fail(key, f"must be true or false, not {value!r}")
+
+    def integer(self, key: str, *, default: int, low: int, high: int) -> int:
+        value = self._get(key)
+        if value is None:
+            return default
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.fail(key, f"must be a whole number from {low} to {high}, not {value!r}")
+        return value
+
+    def cidr(self, key: str) -> str:
+        value = self._get(key)
+        if value is None:
+            raise self.fail(key, "missing: every stack needs its own VPC CIDR")
+        try:
+            network = ipaddress.IPv4Network(str(value), strict=True)
+        except ValueError:
+            raise self.fail(key, f"{value!r} is not an IPv4 CIDR such as 10.10.0.0/16") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise self.fail(key, f"{value} must be between a /16 and a /24")
+        return str(network)
+
+    def stack_list(self, key: str) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a list of stack names")
+        if len(set(value)) != len(value):
+            raise self.fail(key, "names a stack twice")
+        return tuple(value)
+
+    def mapping(self, key: str) -> Mapping[str, Any] | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(key, "must be a mapping")
+        return value
+
+    def database(self, key: str) -> DatabaseSettings:
+        raw = self.mapping(key) or {}
+        unknown = set(raw) - {"minCapacity", "maxCapacity", "engineVersion"}
+        if unknown:
+            raise self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key")
+        capacities = {}
+        for name, default in (("minCapacity", DEFAULT_MIN_ACU), ("maxCapacity", DEFAULT_MAX_ACU)):
+            value = raw.get(name, default)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.fail(f"{key}.{name}", f"must be a number of ACU, not {value!r}")
+            if not 0 <= value <= MAX_ACU:
+                raise self.fail(f"{key}.{name}", f"{value} is outside 0 to {MAX_ACU:g} ACU")
+            if (value * 2) != int(value * 2):
+                raise self.fail(f"{key}.{name}", f"{value} is not a multiple of 0.5 ACU")
+            capacities[name] = float(value)
+        if capacities["minCapacity"] > capacities["maxCapacity"]:
+            raise self.fail(
+                f"{key}.minCapacity",
+                f"{capacities['minCapacity']:g} is above maxCapacity {capacities['maxCapacity']:g}",
+            )
+        if capacities["maxCapacity"] == 0:
+            raise self.fail(f"{key}.maxCapacity", "must be above 0 ACU")
+        version = raw.get("engineVersion", DEFAULT_ENGINE_VERSION)
+        if not isinstance(version, str | int | float) or isinstance(version, bool):
+            raise self.fail(f"{key}.engineVersion", f"must be a version string, not {version!r}")
+        return DatabaseSettings(capacities["minCapacity"], capacities["maxCapacity"], str(version))
+
+    def domain(self, key: str) -> DomainSettings | None:
+        raw = self.mapping(key)
+        if raw is None:
+            return None
+        names = {"zoneId": "", "apiHostname": "", "publicHostname": ""}
+        for name in names:
+            value = raw.get(name)
+            if not isinstance(value, str) or not value:
+                raise self.fail(
+                    f"{key}.{name}",
+                    "missing: a domain needs zoneId, apiHostname and publicHostname",
+                )
+            names[name] = value
+        return DomainSettings(names["zoneId"], names["apiHostname"], names["publicHostname"])
+
+    def on_prem(self, key: str) -> OnPremSettings | None:
+        raw = self.mapping(key)
+        if raw is None:
+            return None
+        cidrs = raw.get("cidrs")
+        if not isinstance(cidrs, list) or not cidrs:
+            raise self.fail(f"{key}.cidrs", "missing: the on-premises CIDRs to route")
+        for cidr in cidrs:
+            try:
+                ipaddress.IPv4Network(str(cidr), strict=True)
+            except ValueError:
+                raise self.fail(f"{key}.cidrs", f"{cidr!r} is not an IPv4 CIDR") from None
+        vpn = None
+        if raw.get("vpn") is not None:
+            vpn_raw = raw["vpn"]
+            if not isinstance(vpn_raw, Mapping):
+                raise self.fail(f"{key}.vpn", "must be a mapping of customerGatewayIp and bgpAsn")
+            ip, asn = vpn_raw.get("customerGatewayIp"), vpn_raw.get("bgpAsn")
+            try:
+                ipaddress.IPv4Address(str(ip))
+            except ValueError:
+                raise self.fail(
+                    f"{key}.vpn.customerGatewayIp", f"{ip!r} is not an IPv4 address"
+                ) from None
+            if isinstance(asn, bool) or not isinstance(asn, int) or not 1 <= asn <= 4294967294:
+                raise self.fail(f"{key}.vpn.bgpAsn", f"{asn!r} is not a BGP ASN")
+            vpn = VpnSettings(str(ip), asn)
+        dx = raw.get("directConnectGatewayId")
+        if dx is not None and (not isinstance(dx, str) or not dx):
+            raise self.fail(f"{key}.directConnectGatewayId", "must be a Direct Connect gateway id")
+        if vpn is None and dx is None:
+            raise self.fail(key, "needs a vpn, a directConnectGatewayId, or both")
+        return OnPremSettings(tuple(str(c) for c in cidrs), vpn, dx)
+
+    def reject_unknown(self) -> None:
+        for key in self.values:
+            if key not in self.seen and ":" not in key:
+                raise self.fail(key, f"unknown key; known keys: {', '.join(_KNOWN_KEYS)}")

@@ -1,0 +1,78 @@
+"""Deploy and destroy every stack in order, through the Pulumi Automation API.
+
+The Automation API drives the Pulumi CLI, which this repository's CI machines do not have;
+the order and the calls are tested against a recording workspace instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from components.settings import FIRST_PASS_ENV, qualified_name
+from ops.stackfiles import Pass, StackFile, deploy_order
+
+
+class Workspace(Protocol):
+    """What deploying needs from Pulumi: run `up` or `destroy` on one stack."""
+
+    def up(self, stack: str, *, skip_replicas: bool) -> None:
+        """Deploy one stack; ``skip_replicas`` on the primary's first pass."""
+
+    def destroy(self, stack: str) -> None:
+        """Destroy one stack."""
+
+
+def destroy_order(order: list[Pass]) -> list[str]:
+    """Stacks to destroy: the reverse of the deploy order, each stack once.
+
+    Secondaries go before the primary, so their Aurora clusters leave the global cluster
+    before the primary's cluster is deleted (PITFALLS.md item 4).
+    """
+    first_deployed = list(dict.fromkeys(step.stack for step in order))
+    return first_deployed[::-1]
+
+
+def up(stacks: dict[str, StackFile], workspace: Workspace, build: Callable[[], None]) -> list[Pass]:
+    """Build the Lambda archives, then deploy every pass in order; returns the passes run."""
+    build()
+    order = deploy_order({name: f.settings for name, f in stacks.items()})
+    for step in order:
+        workspace.up(step.stack, skip_replicas=step.skip_replicas)
+    return order
+
+
+def destroy(stacks: dict[str, StackFile], workspace: Workspace) -> list[str]:
+    """Destroy every stack in reverse deploy order; returns the stacks destroyed."""
+    order = destroy_order(deploy_order({name: f.settings for name, f in stacks.items()}))
+    for stack in order:
+        workspace.destroy(stack)
+    return order
+
+
+@dataclass
+class AutomationWorkspace:
+    """The real thing: the Pulumi Automation API on the project directory."""
+
+    directory: Path
+    organization: str
+
+    def _select(self, stack: str, env: dict[str, str]) -> Any:
+        from pulumi import automation as auto
+
+        return auto.create_or_select_stack(
+            stack_name=qualified_name(stack, self.organization),
+            work_dir=str(self.directory),
+            opts=auto.LocalWorkspaceOptions(env_vars=env),
+        )
+
+    def up(self, stack: str, *, skip_replicas: bool) -> None:
+        """`pulumi up` on one stack, streaming its output."""
+        env = {FIRST_PASS_ENV: "1"} if skip_replicas else {}
+        self._select(stack, env).up(on_output=print)
+
+    def destroy(self, stack: str) -> None:
+        """`pulumi destroy` on one stack, streaming its output."""
+        self._select(stack, {}).destroy(on_output=print)

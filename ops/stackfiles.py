@@ -1,0 +1,121 @@
+"""Stack files and the order they deploy in.
+
+Pulumi neither orders dependent stacks (pulumi/pulumi#6311) nor destroys them in reverse
+(pulumi/pulumi#5462), so the order comes from here: from each stack file's ``primaryStack``
+and ``peerStacks``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.settings import (
+    PROJECT,
+    ConfigError,
+    Settings,
+    check_deployment,
+    parse_settings,
+    short_name,
+)
+
+
+class DeploymentError(ValueError):
+    """The stack files cannot be deployed as a whole: a cycle, or no primary."""
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """One ``Pulumi.<stack>.yaml``: its raw config and the settings parsed from it."""
+
+    name: str
+    path: Path
+    config: dict[str, Any]
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One step of a deployment: a stack, and whether it is the primary's converge pass."""
+
+    stack: str
+    converge: bool = False
+    # The primary's first pass runs before the stacks it replicates to exist, so it treats
+    # replicaStacks as empty.
+    skip_replicas: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the pass is shown: the stack's name, marked when it is the converge pass."""
+        return f"{self.stack} (converge)" if self.converge else self.stack
+
+
+def config_values(config: dict[str, Any]) -> dict[str, Any]:
+    """Project keys without their ``active-active:`` prefix; other namespaces as they are."""
+    prefix = f"{PROJECT}:"
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in config.items()}
+
+
+def read_stack_files(directory: Path) -> dict[str, StackFile]:
+    """Every stack file in ``directory``, validated one by one and then as a deployment."""
+    paths = sorted(directory.glob("Pulumi.*.yaml"))
+    names = [p.name[len("Pulumi.") : -len(".yaml")] for p in paths]
+    files: dict[str, StackFile] = {}
+    for name, path in zip(names, paths, strict=True):
+        document = yaml.safe_load(path.read_text()) or {}
+        config = document.get("config") or {}
+        if not isinstance(config, dict):
+            raise ConfigError(name, "config", "must be a mapping of keys to values")
+        settings = parse_settings(name, config_values(config), known_stacks=names)
+        files[name] = StackFile(name, path, config, settings)
+    if not files:
+        raise DeploymentError(f"no Pulumi.<stack>.yaml in {directory}")
+    check_deployment(f.settings for f in files.values())
+    return files
+
+
+def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
+    """Primary first, then the secondaries after everything they reference, then converge.
+
+    A stack depends on its ``primaryStack`` and ``peerStacks``. Among stacks that are ready at
+    the same time the primary goes first, then by name, so the order is stable.
+    """
+    primaries = [s for s in stacks.values() if s.is_primary]
+    if not primaries:
+        raise DeploymentError("no stack has role primary")
+    primary = primaries[0]
+    needs = {
+        name: {short_name(r) for r in (s.primary_stack, *s.peer_stacks) if r}
+        for name, s in stacks.items()
+    }
+    waiting = {name: set(deps) for name, deps in needs.items()}
+    ready = [(not stacks[n].is_primary, n) for n, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order: list[Pass] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(Pass(name, skip_replicas=bool(stacks[name].replica_stacks)))
+        for other, deps in waiting.items():
+            if name in deps:
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, (not stacks[other].is_primary, other))
+    stuck = sorted(n for n, deps in waiting.items() if deps)
+    if stuck:
+        raise DeploymentError(
+            "dependency cycle between stacks "
+            + ", ".join(f"{n} (waits for {', '.join(sorted(waiting[n]))})" for n in stuck)
+        )
+    if primary.replica_stacks:
+        order.append(Pass(primary.stack, converge=True))
+    return order
+
+
+def pulumi_config(config: dict[str, Any]) -> dict[str, str]:
+    """Config as the Pulumi runtime holds it: every value a string, structures as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}

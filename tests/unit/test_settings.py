@@ -1,0 +1,159 @@
+"""Bad stack config is rejected before any resource exists, naming the stack file and the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.settings import (
+    ConfigError,
+    Environment,
+    NatGateways,
+    Role,
+    Settings,
+    check_deployment,
+    parse_settings,
+)
+
+PRIMARY = {"aws:region": "us-east-1", "role": "primary", "vpcCidr": "10.10.0.0/16"}
+SECONDARY = {
+    "aws:region": "eu-west-1",
+    "role": "secondary",
+    "vpcCidr": "10.20.0.0/16",
+    "primaryStack": "organization/active-active/primary",
+}
+KNOWN = ["primary", "secondary", "secondary-ap"]
+
+
+def rejected(stack: str, values: dict[str, Any], known: list[str] | None = KNOWN) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(stack, values, known_stacks=known)
+    return caught.value
+
+
+def test_a_valid_primary_gets_the_documented_defaults() -> None:
+    settings = parse_settings("primary", PRIMARY, known_stacks=KNOWN)
+
+    assert settings.role is Role.PRIMARY
+    assert settings.environment is Environment.DEV
+    assert settings.nat_gateways is NatGateways.SINGLE
+    assert settings.availability_zones == 2
+    # Global database members default to 0.5 ACU, never to auto-pause (PITFALLS.md item 5).
+    assert settings.database.min_capacity == 0.5
+
+
+def test_an_unknown_role_is_rejected_naming_the_key_and_the_stack_file() -> None:
+    error = rejected("primary", {**PRIMARY, "role": "writer"})
+
+    assert error.key == "role"
+    assert "Pulumi.primary.yaml" in str(error)
+    assert "active-active:role" in str(error)
+
+
+def test_a_secondary_without_a_primary_stack_is_rejected() -> None:
+    values = {k: v for k, v in SECONDARY.items() if k != "primaryStack"}
+
+    assert rejected("secondary", values).key == "primaryStack"
+
+
+def test_a_primary_that_names_a_primary_stack_is_rejected() -> None:
+    error = rejected("primary", {**PRIMARY, "primaryStack": "organization/active-active/other"})
+
+    assert error.key == "primaryStack"
+
+
+@pytest.mark.parametrize("cidr", [None, "10.10.0.0", "not-a-cidr", "10.10.0.1/16", "10.0.0.0/8"])
+def test_a_missing_or_malformed_vpc_cidr_is_rejected(cidr: str | None) -> None:
+    values = {k: v for k, v in PRIMARY.items() if k != "vpcCidr"}
+    if cidr is not None:
+        values["vpcCidr"] = cidr
+
+    assert rejected("primary", values).key == "vpcCidr"
+
+
+def test_overlapping_vpc_cidrs_across_stacks_are_rejected() -> None:
+    # Given two stacks whose CIDRs overlap (PITFALLS.md item 13)
+    primary = parse_settings("primary", PRIMARY)
+    overlapping = parse_settings("secondary", {**SECONDARY, "vpcCidr": "10.10.128.0/17"})
+
+    # When the deployment is checked as a whole
+    with pytest.raises(ConfigError) as caught:
+        check_deployment([primary, overlapping])
+
+    # Then the later stack's key is named, with the stack it collides with
+    assert caught.value.key == "vpcCidr"
+    assert "Pulumi.secondary.yaml" in str(caught.value)
+    assert "primary" in str(caught.value)
+
+
+def test_peer_stacks_naming_the_stack_itself_are_rejected() -> None:
+    values = {**SECONDARY, "peerStacks": ["organization/active-active/secondary"]}
+
+    assert rejected("secondary", values).key == "peerStacks"
+
+
+def test_peer_stacks_naming_a_stack_without_a_file_are_rejected() -> None:
+    values = {**SECONDARY, "peerStacks": ["organization/active-active/nowhere"]}
+
+    error = rejected("secondary", values)
+
+    assert error.key == "peerStacks"
+    assert "Pulumi.nowhere.yaml" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("database", "key"),
+    [
+        ({"minCapacity": -0.5}, "database.minCapacity"),
+        ({"maxCapacity": 256.5}, "database.maxCapacity"),
+        ({"minCapacity": 0.75}, "database.minCapacity"),
+        ({"maxCapacity": 3.3}, "database.maxCapacity"),
+        ({"minCapacity": 8, "maxCapacity": 4}, "database.minCapacity"),
+        ({"minCapacity": "lots"}, "database.minCapacity"),
+    ],
+)
+def test_database_capacity_outside_the_aurora_range_or_steps_is_rejected(
+    database: dict[str, Any], key: str
+) -> None:
+    assert rejected("primary", {**PRIMARY, "database": database}).key == key
+
+
+def test_zero_acu_is_allowed_only_when_the_config_asks_for_it() -> None:
+    settings = parse_settings("primary", {**PRIMARY, "database": {"minCapacity": 0}})
+
+    assert settings.database.min_capacity == 0
+
+
+def test_an_environment_other_than_dev_or_prod_is_rejected() -> None:
+    assert rejected("primary", {**PRIMARY, "environment": "staging"}).key == "environment"
+
+
+def test_an_unknown_key_is_rejected_rather_than_ignored() -> None:
+    assert rejected("primary", {**PRIMARY, "vpcCdir": "10.1.0.0/16"}).key == "vpcCdir"
+
+
+def test_on_prem_without_a_vpn_or_direct_connect_is_rejected() -> None:
+    error = rejected("primary", {**PRIMARY, "onPrem": {"cidrs": ["192.168.0.0/16"]}})
+
+    assert error.key == "onPrem"
+
+
+def test_a_secondary_lists_what_it_references_primary_first() -> None:
+    settings = parse_settings(
+        "secondary-ap",
+        {
+            **SECONDARY,
+            "peerStacks": [
+                "organization/active-active/primary",
+                "organization/active-active/secondary",
+            ],
+        },
+        known_stacks=KNOWN,
+    )
+
+    assert isinstance(settings, Settings)
+    assert settings.referenced_stacks() == (
+        "organization/active-active/primary",
+        "organization/active-active/secondary",
+    )
