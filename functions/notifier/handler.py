@@ -1,0 +1,73 @@
+"""Lambda handler on the local replica's stream, reporting partial batch failures.
+
+A record whose delivery fails is retried on its own (with the ones after it on the same
+shard); the records before it are not sent again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from botocore.httpsession import URLLib3Session
+
+from functions.notifier.adapters import AppSyncPublisher, WebSocketPusher
+from functions.notifier.notify import OrderNotifier, changed_view
+from functions.notifier.settings import NotifierSettings
+from functions.read_side.connections import ConnectionStore
+
+logger = Logger(service="notifier")
+
+
+class StreamNotifier:
+    """Turns a batch of stream records into notifications, one record at a time."""
+
+    def __init__(self, notifier: OrderNotifier) -> None:
+        self._notifier = notifier
+        self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    def record(self, record: DynamoDBRecord) -> None:
+        """Notify for one record if it changed what clients see."""
+        change = record.dynamodb
+        if change is None:
+            return
+        view = changed_view(change.keys or {}, change.new_image, change.old_image)
+        if view is None:
+            return
+        delivered = self._notifier.notify(view)
+        logger.debug(
+            "order update pushed", extra={"orderId": view["orderId"], "connections": delivered}
+        )
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The batch response: ``{"batchItemFailures": [...]}``."""
+        return process_partial_response(
+            event=event, record_handler=self.record, processor=self._processor, context=context
+        )
+
+
+@functools.cache
+def build_notifier() -> StreamNotifier:
+    """The container's notifier, built once from the environment."""
+    settings = NotifierSettings.from_env(os.environ)
+    session = boto3.session.Session(region_name=settings.region)
+    store = ConnectionStore(session.client("dynamodb"), settings.connections_table)
+    management = session.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
+    publisher = AppSyncPublisher(
+        settings.graphql_url, settings.region, session.get_credentials(), URLLib3Session(timeout=5)
+    )
+    return StreamNotifier(OrderNotifier(store, WebSocketPusher(management), publisher))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point."""
+    return build_notifier().handle(event, context)

@@ -1,0 +1,1 @@
+"""The WebSocket API's routes: ``$connect``, ``$disconnect`` and the ``subscribe`` action."""

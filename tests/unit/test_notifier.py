@@ -1,0 +1,176 @@
+"""The notifier over fakes: which changes are announced, to whom, and what a failure does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+
+from functions.notifier.handler import StreamNotifier
+from functions.notifier.notify import OrderNotifier, changed_view
+from functions.orders.read_model import (
+    VERSION_ATTRIBUTE,
+    VIEW_ATTRIBUTE,
+    control_key,
+    customer_order_key,
+    order_key,
+)
+from tests.support.read_side import a_view
+
+_serialize = TypeSerializer().serialize
+
+
+class FakeSubscriptions:
+    """Connections by customer, in memory."""
+
+    def __init__(self, by_customer: dict[str, list[str]]) -> None:
+        self.by_customer = by_customer
+        self.disconnected: list[str] = []
+
+    def subscribers(self, customer_id: str) -> Iterable[str]:
+        return list(self.by_customer.get(customer_id, []))
+
+    def disconnect(self, connection_id: str) -> None:
+        self.disconnected.append(connection_id)
+        for connections in self.by_customer.values():
+            if connection_id in connections:
+                connections.remove(connection_id)
+
+
+class FakePusher:
+    """Records messages; connections in ``gone`` answer 410."""
+
+    def __init__(self, gone: set[str] | None = None) -> None:
+        self.gone = gone or set()
+        self.sent: dict[str, list[Any]] = {}
+
+    def push(self, connection_id: str, data: bytes) -> bool:
+        if connection_id in self.gone:
+            return False
+        self.sent.setdefault(connection_id, []).append(json.loads(data))
+        return True
+
+
+class FakePublisher:
+    """Records published views; fails for the order ids in ``refuse``."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.refuse = refuse or set()
+        self.published: list[Mapping[str, Any]] = []
+
+    def publish(self, view: Mapping[str, Any]) -> None:
+        if view["orderId"] in self.refuse:
+            raise RuntimeError("AppSync refused")
+        self.published.append(view)
+
+
+def image(key: dict[str, str], view: dict[str, Any] | None, version: int) -> dict[str, Any]:
+    item: dict[str, Any] = {**key, VERSION_ATTRIBUTE: version}
+    if view is not None:
+        item[VIEW_ATTRIBUTE] = view
+    return item
+
+
+def stream_record(
+    key: dict[str, str],
+    new: dict[str, Any] | None,
+    old: dict[str, Any] | None = None,
+    sequence: str = "1",
+) -> dict[str, Any]:
+    """A DynamoDB stream record as Lambda delivers it."""
+    body: dict[str, Any] = {
+        "Keys": {k: _serialize(v) for k, v in key.items()},
+        "SequenceNumber": sequence,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        body["NewImage"] = {k: _serialize(v) for k, v in new.items()}
+    if old is not None:
+        body["OldImage"] = {k: _serialize(v) for k, v in old.items()}
+    name = "INSERT" if old is None else ("REMOVE" if new is None else "MODIFY")
+    return {
+        "eventID": sequence,
+        "eventName": name,
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": body,
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/t/stream/x",
+    }
+
+
+def test_a_new_view_item_is_announced_as_the_api_view():
+    # Given a stream change that inserts an order's view item
+    view = a_view("o-1")
+    # When the notifier decides what to announce
+    announced = changed_view(order_key("o-1"), image(order_key("o-1"), view, 1), None)
+    # Then it is the API view
+    assert announced == view
+
+
+def test_the_order_list_copy_of_a_view_is_not_announced_twice():
+    # Given the change to the customer's order-list item that accompanies every view write
+    key = customer_order_key("c-1", "2024-05-01T10:00:00Z", "o-1")
+    # When the notifier decides what to announce
+    announced = changed_view(key, image(key, a_view("o-1"), 1), None)
+    # Then nothing: the view item's own change is announced instead
+    assert announced is None
+
+
+def test_a_change_that_does_not_raise_the_version_is_not_announced():
+    # Given a rewrite of a view at the same version (a replay, or a TTL touch)
+    key = order_key("o-1")
+    # When the notifier decides what to announce
+    announced = changed_view(key, image(key, a_view("o-1"), 3), image(key, a_view("o-1"), 3))
+    # Then clients hear nothing
+    assert announced is None
+
+
+def test_a_deleted_view_and_the_control_record_are_not_announced():
+    # Given a removal of a view, and a change of the control record
+    # When the notifier decides what to announce
+    removal = changed_view(order_key("o-1"), None, image(order_key("o-1"), a_view("o-1"), 1))
+    control = changed_view(control_key(), image(control_key(), None, 1), None)
+    # Then neither is an order update
+    assert (removal, control) == (None, None)
+
+
+def test_an_update_reaches_every_connection_of_that_customer_and_no_other():
+    # Given two connections following c-1 and one following c-2
+    subs = FakeSubscriptions({"c-1": ["a", "b"], "c-2": ["c"]})
+    pusher, publisher = FakePusher(), FakePublisher()
+    # When an order of c-1 changes
+    OrderNotifier(subs, pusher, publisher).notify(a_view("o-1", "c-1"))
+    # Then both c-1 connections get {type, order}, c-2's gets nothing, and AppSync gets it too
+    expected = {"type": "orderUpdated", "order": a_view("o-1", "c-1")}
+    assert pusher.sent == {"a": [expected], "b": [expected]}
+    assert publisher.published == [a_view("o-1", "c-1")]
+
+
+def test_a_gone_connection_is_deleted_and_the_others_still_get_the_update():
+    # Given two connections of c-1, one of which has gone away (410)
+    subs = FakeSubscriptions({"c-1": ["gone", "live"]})
+    pusher = FakePusher(gone={"gone"})
+    # When an order of c-1 changes
+    OrderNotifier(subs, pusher, FakePublisher()).notify(a_view("o-1", "c-1"))
+    # Then the gone one is deleted and the live one got the update
+    assert subs.disconnected == ["gone"]
+    assert list(pusher.sent) == ["live"]
+
+
+def test_only_the_record_that_failed_is_reported_for_retry():
+    # Given a batch of two view changes, where publishing the second one fails
+    publisher = FakePublisher(refuse={"o-2"})
+    notifier = StreamNotifier(OrderNotifier(FakeSubscriptions({}), FakePusher(), publisher))
+    records = [
+        stream_record(
+            order_key(f"o-{n}"), image(order_key(f"o-{n}"), a_view(f"o-{n}"), 1), sequence=str(n)
+        )
+        for n in (1, 2)
+    ]
+    # When the batch is processed
+    response = notifier.handle({"Records": records}, None)
+    # Then only the second record is reported as failed, and the first was published
+    assert response == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert [v["orderId"] for v in publisher.published] == ["o-1"]
