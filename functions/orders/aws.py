@@ -1,0 +1,230 @@
+"""boto3 and HTTP adapters of the write path's ports. Clients come in through constructors."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.orders import read_model
+from functions.orders.domain import OrderRequest
+from functions.orders.ports import (
+    ControlRecord,
+    ControlSource,
+    ControlUnavailable,
+    Mode,
+    PrimaryUnreachable,
+    Relayed,
+    StartOutcome,
+)
+
+EVENT_SOURCE = "active-active.orders"
+ORDER_REQUESTED = "OrderRequested"
+CONTROL_PRIMARY_REGION = "primaryRegion"
+CONTROL_WRITE_URL = "writeUrl"
+CONTROL_MODE = "mode"
+
+
+class DynamoControlSource:
+    """Reads the control record from the local replica of the global table."""
+
+    def __init__(self, dynamodb: Any, table_name: str, fallback: ControlRecord | None = None):
+        self._dynamodb = dynamodb
+        self._table = table_name
+        self._fallback = fallback
+
+    def current(self) -> ControlRecord:
+        """The control record; the fallback while none exists; ControlUnavailable on error."""
+        try:
+            item = self._dynamodb.get_item(
+                TableName=self._table,
+                Key={k: {"S": v} for k, v in read_model.control_key().items()},
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise ControlUnavailable(str(exc)) from exc
+        if item is None:
+            if self._fallback is None:
+                raise ControlUnavailable("no control record and no PRIMARY_REGION")
+            return self._fallback
+        try:
+            return ControlRecord(
+                primary_region=item[CONTROL_PRIMARY_REGION]["S"],
+                write_url=item.get(CONTROL_WRITE_URL, {}).get("S"),
+                mode=Mode(item.get(CONTROL_MODE, {}).get("S", Mode.NORMAL.value)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise ControlUnavailable(f"malformed control record: {exc}") from exc
+
+
+class CachedControlSource:
+    """Keeps the control record for ``ttl_seconds`` (at most 10) so each write costs no read."""
+
+    def __init__(
+        self,
+        inner: ControlSource,
+        ttl_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._inner = inner
+        self._ttl = min(ttl_seconds, 10.0)
+        self._clock = clock
+        self._cached: tuple[float, ControlRecord] | None = None
+
+    def current(self) -> ControlRecord:
+        """The cached record while fresh, else a new read; errors are never cached."""
+        now = self._clock()
+        if self._cached is not None and now - self._cached[0] < self._ttl:
+            return self._cached[1]
+        record = self._inner.current()
+        self._cached = (now, record)
+        return record
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of the execution ``name`` of a state machine."""
+    head, _, machine = state_machine_arn.partition(":stateMachine:")
+    return f"{head}:execution:{machine}:{name}"
+
+
+class StepFunctionsSagaStarter:
+    """Starts the saga with the order id as the execution name: one execution per order."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str):
+        self._sfn = sfn
+        self._arn = state_machine_arn
+
+    def start(self, order_id: str, fingerprint: str, saga_input: dict[str, Any]) -> StartOutcome:
+        """Start, or recognise the execution an earlier request with this key started."""
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self._arn,
+                name=order_id,
+                input=json.dumps(saga_input, sort_keys=True),
+            )
+            return StartOutcome.STARTED
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise PrimaryUnreachable(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise PrimaryUnreachable(str(exc)) from exc
+        # The name is taken: the same order if the input carried the same fingerprint.
+        try:
+            existing = self._sfn.describe_execution(executionArn=execution_arn(self._arn, order_id))
+        except (ClientError, BotoCoreError) as exc:
+            raise PrimaryUnreachable(str(exc)) from exc
+        earlier = json.loads(existing.get("input") or "{}").get("fingerprint")
+        return StartOutcome.SAME_ORDER if earlier == fingerprint else StartOutcome.CONFLICT
+
+
+class SigV4Forwarder:
+    """POSTs a write to the primary's IAM-authorized internal route, signed with SigV4."""
+
+    def __init__(
+        self,
+        credentials: Callable[[], Any],
+        timeout_seconds: float = 3.0,
+        origin_region: str | None = None,
+    ):
+        self._credentials = credentials
+        self._timeout = timeout_seconds
+        self._origin = origin_region
+
+    def forward(self, url: str, region: str, headers: dict[str, str], body: bytes) -> Relayed:
+        """Send and return the primary's answer; raises PrimaryUnreachable on any failure."""
+        all_headers = dict(headers)
+        if self._origin:
+            all_headers["x-origin-region"] = self._origin
+        request = AWSRequest(method="POST", url=url, data=body, headers=all_headers)
+        SigV4Auth(self._credentials(), "execute-api", region).add_auth(request)
+        prepared = urllib.request.Request(
+            url, data=body, method="POST", headers=dict(request.headers.items())
+        )
+        try:
+            with urllib.request.urlopen(prepared, timeout=self._timeout) as answer:
+                return Relayed(answer.status, _json_object(answer.read()))
+        except urllib.error.HTTPError as answer:
+            return Relayed(answer.code, _json_object(answer.read()))
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise PrimaryUnreachable(str(exc)) from exc
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    return {
+        "error": {
+            "code": "UPSTREAM_ERROR",
+            "message": "the primary's answer was not JSON",
+            "field": None,
+        }
+    }
+
+
+class EventBridgeOrderRequestPublisher:
+    """Puts OrderRequested on the local bus; a rule forwards it to the primary's bus."""
+
+    def __init__(self, events: Any, bus_name: str, origin_region: str):
+        self._events = events
+        self._bus = bus_name
+        self._origin = origin_region
+
+    def publish(
+        self, idempotency_key: str, order_id: str, fingerprint: str, request: OrderRequest
+    ) -> None:
+        """Publish the request; raises PrimaryUnreachable when the bus refused it."""
+        detail = {
+            "idempotencyKey": idempotency_key,
+            "orderId": order_id,
+            "fingerprint": fingerprint,
+            "request": request.to_json(),
+            "originRegion": self._origin,
+        }
+        try:
+            answer = self._events.put_events(
+                Entries=[
+                    {
+                        "Source": EVENT_SOURCE,
+                        "DetailType": ORDER_REQUESTED,
+                        "Detail": json.dumps(detail),
+                        "EventBusName": self._bus,
+                    }
+                ]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise PrimaryUnreachable(str(exc)) from exc
+        if answer.get("FailedEntryCount"):
+            raise PrimaryUnreachable(f"the bus refused the event: {answer['Entries']}")
+
+
+class EventBridgeDomainEvents:
+    """Publishes the saga's domain events (OrderPlaced, OrderConfirmed, ...) on the local bus."""
+
+    def __init__(self, events: Any, bus_name: str):
+        self._events = events
+        self._bus = bus_name
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Publish one event; raises RuntimeError when the bus refused it."""
+        answer = self._events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": self._bus,
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"the bus refused {detail_type}: {answer['Entries']}")

@@ -1,0 +1,139 @@
+"""Each handler's environment, parsed once into a frozen settings object.
+
+Variables (all strings, as Lambda passes them):
+
+- ``AWS_REGION``: set by Lambda; the region this copy of the function runs in.
+- ``TABLE_NAME``: the global table (read model and control record).
+- ``STATE_MACHINE_ARN``: the checkout saga in this region.
+- ``EVENT_BUS_NAME``: this region's bus for domain events and OrderRequested.
+- ``WRITE_MODE``: ``sync`` (default: forward writes to the primary over HTTPS) or ``async``
+  (a secondary puts OrderRequested on its bus; the bus forwards to the primary's).
+- ``PRIMARY_REGION``, ``PRIMARY_WRITE_URL``: optional; used only while the control record
+  does not exist yet (first deploy).
+- ``CONTROL_CACHE_SECONDS``: how long the control record is cached; at most 10 (default 10).
+- ``FORWARD_TIMEOUT_SECONDS``: timeout of a forwarded write (default 3).
+- ``RETRY_AFTER_SECONDS``: the ``Retry-After`` of a READ_ONLY answer (default 30).
+- ``PAYMENT_BASE_URL``, and ``PAYMENT_API_KEY`` or ``PAYMENT_API_KEY_SECRET_ARN`` (Secrets
+  Manager): the payment provider. ``PAYMENT_TIMEOUT_SECONDS`` (default 5).
+- ``CRM_URL``: optional on-premises CRM endpoint UpdateCustomer notifies;
+  ``CRM_TIMEOUT_SECONDS`` (default 3).
+- The database variables of :mod:`functions.orders.db`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_CONTROL_CACHE_SECONDS = 10.0
+
+
+class SettingsError(RuntimeError):
+    """An environment variable is missing or malformed; the message names it."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} is required")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"environment variable {name} must be positive, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class WriteApiSettings:
+    """What the write API needs: where it runs and how it reaches the primary."""
+
+    region: str
+    table_name: str
+    state_machine_arn: str
+    event_bus_name: str | None
+    async_mode: bool
+    fallback_primary_region: str | None
+    fallback_write_url: str | None
+    control_cache_seconds: float
+    forward_timeout_seconds: float
+    retry_after_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WriteApiSettings:
+        """Parse the write API's variables; raises SettingsError naming a bad one."""
+        mode = env.get("WRITE_MODE", "sync").strip().lower() or "sync"
+        if mode not in {"sync", "async"}:
+            raise SettingsError(f"WRITE_MODE must be 'sync' or 'async', got {mode!r}")
+        bus = env.get("EVENT_BUS_NAME") or None
+        if mode == "async" and bus is None:
+            raise SettingsError("WRITE_MODE=async needs EVENT_BUS_NAME")
+        return cls(
+            region=_required(env, "AWS_REGION"),
+            table_name=_required(env, "TABLE_NAME"),
+            state_machine_arn=_required(env, "STATE_MACHINE_ARN"),
+            event_bus_name=bus,
+            async_mode=mode == "async",
+            fallback_primary_region=env.get("PRIMARY_REGION") or None,
+            fallback_write_url=env.get("PRIMARY_WRITE_URL") or None,
+            # A stale primary is what makes a write go to the wrong region after a failover.
+            control_cache_seconds=min(
+                _number(env, "CONTROL_CACHE_SECONDS", 10.0), MAX_CONTROL_CACHE_SECONDS
+            ),
+            forward_timeout_seconds=_number(env, "FORWARD_TIMEOUT_SECONDS", 3.0),
+            retry_after_seconds=int(_number(env, "RETRY_AFTER_SECONDS", 30)),
+        )
+
+
+@dataclass(frozen=True)
+class SagaSettings:
+    """What the saga's step handlers need besides the database."""
+
+    region: str
+    event_bus_name: str
+    payment_base_url: str
+    payment_api_key: str | None
+    payment_api_key_secret_arn: str | None
+    payment_timeout_seconds: float
+    crm_url: str | None
+    crm_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> SagaSettings:
+        """Parse the steps' variables; raises SettingsError naming a bad one."""
+        key = env.get("PAYMENT_API_KEY") or None
+        secret = env.get("PAYMENT_API_KEY_SECRET_ARN") or None
+        if key is None and secret is None:
+            raise SettingsError("set PAYMENT_API_KEY or PAYMENT_API_KEY_SECRET_ARN")
+        return cls(
+            region=_required(env, "AWS_REGION"),
+            event_bus_name=_required(env, "EVENT_BUS_NAME"),
+            payment_base_url=_required(env, "PAYMENT_BASE_URL").rstrip("/"),
+            payment_api_key=key,
+            payment_api_key_secret_arn=secret,
+            payment_timeout_seconds=_number(env, "PAYMENT_TIMEOUT_SECONDS", 5.0),
+            crm_url=env.get("CRM_URL") or None,
+            crm_timeout_seconds=_number(env, "CRM_TIMEOUT_SECONDS", 3.0),
+        )
+
+
+@dataclass(frozen=True)
+class ProjectorSettings:
+    """What the projector needs besides the database."""
+
+    region: str
+    table_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ProjectorSettings:
+        """Parse the projector's variables."""
+        return cls(region=_required(env, "AWS_REGION"), table_name=_required(env, "TABLE_NAME"))

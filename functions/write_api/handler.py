@@ -1,0 +1,85 @@
+"""Lambda: ``POST /orders`` (public) and ``POST /internal/orders`` (IAM, from secondaries).
+
+API Gateway HTTP API, payload format 2.0. Environment: see :mod:`functions.orders.settings`
+(``WriteApiSettings``). The decisions live in :func:`functions.orders.write.place_order`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.logging import Logger
+
+from functions.orders.aws import (
+    CachedControlSource,
+    DynamoControlSource,
+    EventBridgeOrderRequestPublisher,
+    SigV4Forwarder,
+    StepFunctionsSagaStarter,
+)
+from functions.orders.ports import ControlRecord, Mode
+from functions.orders.settings import WriteApiSettings
+from functions.orders.write import WriteDeps, error, place_order
+
+INTERNAL_PATH_SUFFIX = "/internal/orders"
+logger = Logger(service="write-api")
+
+
+@cache
+def dependencies() -> WriteDeps:
+    """The handler's adapters, built once per container from the environment."""
+    settings = WriteApiSettings.from_env()
+    session = boto3.session.Session(region_name=settings.region)
+    fallback = None
+    if settings.fallback_primary_region:
+        fallback = ControlRecord(
+            settings.fallback_primary_region, settings.fallback_write_url, Mode.NORMAL
+        )
+    control = CachedControlSource(
+        DynamoControlSource(session.client("dynamodb"), settings.table_name, fallback),
+        settings.control_cache_seconds,
+    )
+    publisher = None
+    if settings.event_bus_name:
+        publisher = EventBridgeOrderRequestPublisher(
+            session.client("events"), settings.event_bus_name, settings.region
+        )
+    return WriteDeps(
+        region=settings.region,
+        control=control,
+        saga=StepFunctionsSagaStarter(session.client("stepfunctions"), settings.state_machine_arn),
+        forwarder=SigV4Forwarder(
+            session.get_credentials, settings.forward_timeout_seconds, settings.region
+        ),
+        publisher=publisher,
+        async_mode=settings.async_mode,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Map the API Gateway event to place_order and its Response back."""
+    path = str(
+        event.get("rawPath") or event.get("requestContext", {}).get("http", {}).get("path", "")
+    )
+    body: str | bytes | None = event.get("body")
+    if event.get("isBase64Encoded") and isinstance(body, str):
+        try:
+            body = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return error(400, "INVALID_BODY", "the body is not valid base64").to_api_gateway()
+    response = place_order(
+        event.get("headers") or {},
+        body,
+        dependencies(),
+        forwarded=path.endswith(INTERNAL_PATH_SUFFIX),
+    )
+    logger.info(
+        "write answered",
+        extra={"status": response.status, "path": path, "orderId": response.body.get("orderId")},
+    )
+    return response.to_api_gateway()

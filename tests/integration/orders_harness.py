@@ -1,0 +1,134 @@
+"""What the write-path integration tests share: moto, the global table, HTTP stand-ins.
+
+Fixtures here are imported by name into the test modules that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.orders import read_model
+
+PRIMARY, SECONDARY = "eu-west-1", "us-east-1"
+TABLE = "orders-global"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, so nothing can reach a real account."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": PRIMARY,
+        "AWS_REGION": PRIMARY,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def moto_aws(aws_env: None) -> Iterator[None]:
+    """moto in process, with Step Functions really executing definitions."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+def create_global_table(region: str, name: str = TABLE) -> None:
+    """The global table's schema, from the one module that defines it."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": t} for n, t in read_model.KEY_ATTRIBUTES
+        ],
+        KeySchema=[
+            {"AttributeName": read_model.PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": read_model.SORT_KEY, "KeyType": "RANGE"},
+        ],
+    )
+
+
+def put_control(region: str, primary: str, write_url: str | None, mode: str = "normal") -> None:
+    """Write the control record into one region's table."""
+    item = {k: {"S": v} for k, v in read_model.control_key().items()}
+    item["primaryRegion"] = {"S": primary}
+    item["mode"] = {"S": mode}
+    if write_url:
+        item["writeUrl"] = {"S": write_url}
+    boto3.client("dynamodb", region_name=region).put_item(TableName=TABLE, Item=item)
+
+
+@dataclass
+class Recorded:
+    """One request a stand-in received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+Responder = Callable[[Recorded], tuple[int, dict[str, Any]]]
+
+
+@dataclass
+class StandIn:
+    """An HTTP server on 127.0.0.1 answering with ``responder`` and recording every request."""
+
+    responder: Responder
+    requests: list[Recorded] = field(default_factory=list)
+    url: str = ""
+    server: ThreadingHTTPServer | None = None
+
+
+@contextmanager
+def serve(responder: Responder) -> Iterator[StandIn]:
+    """Run a stand-in in a thread for the duration of the block."""
+    stand_in = StandIn(responder)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {"raw": raw.decode(errors="replace")}
+            recorded = Recorded(
+                "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+            )
+            with lock:
+                stand_in.requests.append(recorded)
+                status, answer = responder(recorded)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stand_in.server = server
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()

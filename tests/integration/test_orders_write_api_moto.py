@@ -1,0 +1,272 @@
+"""The write API handler in process against moto: saga start, idempotency, forwarding."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.orders.domain import order_id_for
+from functions.write_api import handler as write_api
+from tests.integration.orders_harness import (
+    PRIMARY,
+    SECONDARY,
+    TABLE,
+    Recorded,
+    aws_env,  # noqa: F401 (fixture)
+    create_global_table,
+    put_control,
+    serve,
+)
+from tests.support.postgres import free_port
+
+BODY = {
+    "customerId": "c-1",
+    "currency": "EUR",
+    "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}],
+    "payment": {"token": "tok_ok"},
+}
+
+
+@pytest.fixture
+def moto_static(aws_env: None) -> Iterator[None]:  # noqa: F811
+    """moto without executing state machines: executions just stay RUNNING."""
+    with mock_aws():
+        yield
+
+
+def deploy_region(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    """A region's table and state machine, and the write API's environment pointing at them."""
+    create_global_table(region)
+    arn = boto3.client("stepfunctions", region_name=region).create_state_machine(
+        name="checkout",
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    for name, value in {
+        "AWS_REGION": region,
+        "TABLE_NAME": TABLE,
+        "STATE_MACHINE_ARN": arn,
+        **env,
+    }.items():
+        monkeypatch.setenv(name, value)
+    write_api.dependencies.cache_clear()
+    return arn
+
+
+def post(body: Any, key: str | None = "key-1", path: str = "/orders") -> dict[str, Any]:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    event = {
+        "rawPath": path,
+        "headers": headers,
+        "isBase64Encoded": False,
+        "body": body if isinstance(body, str) else json.dumps(body),
+    }
+    answer = write_api.handler(event, None)
+    answer["json"] = json.loads(answer["body"])
+    return answer
+
+
+def executions(region: str, arn: str) -> list[dict[str, Any]]:
+    sfn = boto3.client("stepfunctions", region_name=region)
+    return sfn.list_executions(stateMachineArn=arn)["executions"]
+
+
+def test_the_primary_starts_one_execution_named_after_the_order(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the primary region
+    arn = deploy_region(PRIMARY, monkeypatch)
+    put_control(PRIMARY, PRIMARY, None)
+    # When an order is posted
+    answer = post(BODY)
+    # Then 202 PENDING, and one execution named after the order carries the request
+    assert answer["statusCode"] == 202
+    assert answer["json"] == {
+        "orderId": order_id_for("key-1"),
+        "status": "PENDING",
+        "region": PRIMARY,
+        "primaryRegion": PRIMARY,
+    }
+    [execution] = executions(PRIMARY, arn)
+    assert execution["name"] == order_id_for("key-1")
+
+
+def test_the_same_key_twice_gives_one_execution_and_the_same_order(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order posted once
+    arn = deploy_region(PRIMARY, monkeypatch)
+    put_control(PRIMARY, PRIMARY, None)
+    first = post(BODY)
+    # When the client retries
+    second = post(BODY)
+    # Then both answers name the same order and only one saga exists
+    assert second["statusCode"] == 202
+    assert second["json"]["orderId"] == first["json"]["orderId"]
+    assert len(executions(PRIMARY, arn)) == 1
+
+
+def test_the_same_key_with_another_body_is_409_and_starts_nothing(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order posted once
+    arn = deploy_region(PRIMARY, monkeypatch)
+    put_control(PRIMARY, PRIMARY, None)
+    post(BODY)
+    # When the same key comes with another quantity
+    answer = post({**BODY, "items": [{"sku": "SKU-1", "quantity": 3, "unitPrice": 1250}]})
+    # Then 409 and still one execution
+    assert answer["statusCode"] == 409
+    assert answer["json"]["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert len(executions(PRIMARY, arn)) == 1
+
+
+def test_a_missing_idempotency_key_is_400_with_the_error_shape(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the primary
+    deploy_region(PRIMARY, monkeypatch)
+    put_control(PRIMARY, PRIMARY, None)
+    # When a body comes without a key
+    answer = post(BODY, key=None)
+    # Then 400 naming the header
+    assert answer["statusCode"] == 400
+    assert answer["json"] == {
+        "error": {
+            "code": "MISSING_IDEMPOTENCY_KEY",
+            "message": "the Idempotency-Key header is required",
+            "field": "Idempotency-Key",
+        }
+    }
+
+
+def test_a_secondary_forwards_signed_with_sigv4_and_relays_the_202(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stand-in of the primary's internal route, named by the control record
+    def primary_api(request: Recorded) -> tuple[int, dict[str, Any]]:
+        return 202, {
+            "orderId": order_id_for(request.headers["idempotency-key"]),
+            "status": "PENDING",
+            "region": PRIMARY,
+            "primaryRegion": PRIMARY,
+        }
+
+    with serve(primary_api) as primary:
+        deploy_region(SECONDARY, monkeypatch)
+        put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
+        # When an order is posted in the secondary
+        answer = post(BODY)
+    # Then the primary got the same key and body, signed for its region with SigV4
+    [request] = primary.requests
+    assert request.path == "/internal/orders"
+    assert request.headers["idempotency-key"] == "key-1"
+    assert request.body == BODY
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert f"/{PRIMARY}/execute-api/aws4_request" in request.headers["authorization"]
+    # And the client gets the 202 with the order id the primary chose
+    assert answer["statusCode"] == 202
+    assert answer["json"]["orderId"] == order_id_for("key-1")
+    assert answer["json"]["primaryRegion"] == PRIMARY
+
+
+def test_a_secondary_whose_primary_is_down_answers_503_read_only(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a control record naming a write URL where nothing listens
+    deploy_region(SECONDARY, monkeypatch)
+    put_control(SECONDARY, PRIMARY, f"http://127.0.0.1:{free_port()}/internal/orders")
+    # When an order is posted
+    answer = post(BODY)
+    # Then read-only with Retry-After
+    assert answer["statusCode"] == 503
+    assert answer["json"]["error"]["code"] == "READ_ONLY"
+    assert int(answer["headers"]["retry-after"]) > 0
+
+
+def test_a_primary_slower_than_the_timeout_gives_503_read_only_quickly(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a primary that takes 3 s and a forwarding timeout of 0.5 s
+    def slow(request: Recorded) -> tuple[int, dict[str, Any]]:
+        time.sleep(3)
+        return 202, {}
+
+    with serve(slow) as primary:
+        deploy_region(SECONDARY, monkeypatch, FORWARD_TIMEOUT_SECONDS="0.5")
+        put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
+        # When an order is posted
+        started = time.monotonic()
+        answer = post(BODY)
+        elapsed = time.monotonic() - started
+    # Then the client is told read-only instead of waiting for the primary
+    assert answer["statusCode"] == 503 and answer["json"]["error"]["code"] == "READ_ONLY"
+    assert elapsed < 2.5
+
+
+def test_the_control_record_in_read_only_mode_gives_503_without_forwarding(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a healthy primary stand-in but a control record set to read-only
+    with serve(lambda r: (202, {})) as primary:
+        deploy_region(SECONDARY, monkeypatch)
+        put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders", mode="read-only")
+        # When an order is posted
+        answer = post(BODY)
+    # Then 503 READ_ONLY with Retry-After, and the primary was never called
+    assert answer["statusCode"] == 503 and "retry-after" in answer["headers"]
+    assert answer["json"]["error"]["code"] == "READ_ONLY"
+    assert primary.requests == []
+
+
+def test_async_mode_puts_order_requested_on_the_local_bus(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a secondary in async mode whose bus delivers to a queue
+    events = boto3.client("events", region_name=SECONDARY)
+    sqs = boto3.client("sqs", region_name=SECONDARY)
+    events.create_event_bus(Name="orders")
+    queue = sqs.create_queue(QueueName="requested")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="requested",
+        EventBusName="orders",
+        EventPattern=json.dumps({"detail-type": ["OrderRequested"]}),
+    )
+    events.put_targets(
+        Rule="requested", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    deploy_region(SECONDARY, monkeypatch, WRITE_MODE="async", EVENT_BUS_NAME="orders")
+    put_control(SECONDARY, PRIMARY, "http://127.0.0.1:9/internal/orders")
+    # When an order is posted
+    answer = post(BODY)
+    # Then 202, and the event on the bus carries the key, the order id and the request
+    assert answer["statusCode"] == 202
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    detail = json.loads(message["Body"])["detail"]
+    assert (detail["idempotencyKey"], detail["orderId"]) == ("key-1", order_id_for("key-1"))
+    assert detail["request"] == BODY
+
+
+def test_the_control_record_is_read_again_after_its_cache_expires(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a primary with a 1 s control cache that accepted a write
+    deploy_region(PRIMARY, monkeypatch, CONTROL_CACHE_SECONDS="1")
+    put_control(PRIMARY, PRIMARY, None)
+    assert post(BODY, key="a")["statusCode"] == 202
+    # When the failover tool sets read-only, and the cache has expired
+    put_control(PRIMARY, PRIMARY, None, mode="read-only")
+    time.sleep(1.1)
+    # Then the next write is refused
+    assert post(BODY, key="b")["statusCode"] == 503
