@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,9 @@ class Settings:
     nat_gateways: NatGateways = NatGateways.SINGLE
     write_mode: WriteMode = WriteMode.SYNC
     write_forwarding: bool = False
+    # The settings of every stack this one references, read from their stack files, so that
+    # facts a resource count depends on (a peer's region, CIDR, zones) are known up front.
+    peers: tuple[Settings, ...] = ()
 
     @property
     def is_primary(self) -> bool:
@@ -135,6 +138,13 @@ class Settings:
     def is_prod(self) -> bool:
         """True where deletion protection and long retention apply."""
         return self.environment is Environment.PROD
+
+    def peer(self, stack: str) -> Settings:
+        """The settings of a referenced stack, by short or fully qualified name."""
+        for peer in self.peers:
+            if peer.stack == short_name(stack):
+                return peer
+        raise KeyError(f"{stack} is not referenced by {self.stack}")
 
     def referenced_stacks(self) -> tuple[str, ...]:
         """Every stack this one reads outputs from, primary first, without repeats."""
@@ -246,8 +256,36 @@ def load_settings() -> Settings:
             values[key] = value
     if os.environ.get(FIRST_PASS_ENV) == "1":
         values.pop("replicaStacks", None)
-    known = [p.name[len("Pulumi.") : -len(".yaml")] for p in Path.cwd().glob("Pulumi.*.yaml")]
-    return parse_settings(stack, values, known_stacks=known or None)
+    files = {p.name[len("Pulumi.") : -len(".yaml")]: p for p in Path.cwd().glob("Pulumi.*.yaml")}
+    settings = parse_settings(stack, values, known_stacks=list(files) or None)
+    return with_peers(settings, {name: read_stack_file(name, path) for name, path in files.items()})
+
+
+def read_stack_file(stack: str, path: Path) -> Mapping[str, Any]:
+    """The config of one stack file, keys without the project prefix."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(stack, "config", "must be a mapping of keys to values")
+    prefix = f"{PROJECT}:"
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in config.items()}
+
+
+def with_peers(settings: Settings, configs: Mapping[str, Mapping[str, Any]]) -> Settings:
+    """``settings`` with the parsed settings of every stack it references.
+
+    Also checks, from this stack's side, that no referenced stack's CIDR overlaps its own.
+    """
+    peers = []
+    for name in settings.referenced_stacks():
+        config = configs.get(short_name(name))
+        if config is None:
+            continue
+        peers.append(parse_settings(short_name(name), config))
+    check_deployment([settings, *peers])
+    return replace(settings, peers=tuple(peers))
 
 
 _STRUCTURED_KEYS = frozenset(

@@ -34,7 +34,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from components.settings import FIRST_PASS_ENV, PROJECT, Settings, short_name
-from ops.stackfiles import Pass, StackFile, config_values, deploy_order, pulumi_config
+from ops.stackfiles import Pass, StackFile, deploy_order, pulumi_config
 
 PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
 ACCOUNT_ID = "123456789012"
@@ -580,8 +580,3 @@ def simulate_deployment(
         outputs[step.stack] = simulated.outputs
         result.stacks[step.stack] = simulated
     return result
-
-
-def stack_values(stack: StackFile) -> dict[str, Any]:
-    """The stack's config without the project prefix (for messages and tests)."""
-    return config_values(stack.config)

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from components.settings import (
-    PROJECT,
-    ConfigError,
     Settings,
     check_deployment,
     parse_settings,
+    read_stack_file,
     short_name,
+    with_peers,
 )
 
 
@@ -55,24 +55,16 @@ class Pass:
         return f"{self.stack} (converge)" if self.converge else self.stack
 
 
-def config_values(config: dict[str, Any]) -> dict[str, Any]:
-    """Project keys without their ``active-active:`` prefix; other namespaces as they are."""
-    prefix = f"{PROJECT}:"
-    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in config.items()}
-
-
 def read_stack_files(directory: Path) -> dict[str, StackFile]:
     """Every stack file in ``directory``, validated one by one and then as a deployment."""
     paths = sorted(directory.glob("Pulumi.*.yaml"))
     names = [p.name[len("Pulumi.") : -len(".yaml")] for p in paths]
     files: dict[str, StackFile] = {}
+    configs = {name: read_stack_file(name, path) for name, path in zip(names, paths, strict=True)}
     for name, path in zip(names, paths, strict=True):
-        document = yaml.safe_load(path.read_text()) or {}
-        config = document.get("config") or {}
-        if not isinstance(config, dict):
-            raise ConfigError(name, "config", "must be a mapping of keys to values")
-        settings = parse_settings(name, config_values(config), known_stacks=names)
-        files[name] = StackFile(name, path, config, settings)
+        settings = parse_settings(name, configs[name], known_stacks=names)
+        raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        files[name] = StackFile(name, path, raw, with_peers(settings, configs))
     if not files:
         raise DeploymentError(f"no Pulumi.<stack>.yaml in {directory}")
     check_deployment(f.settings for f in files.values())
