@@ -1,0 +1,294 @@
+"""WebSocket routes and the notifier against moto: a real stream, table and management API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from functions.notifier import handler as notifier_handler
+from functions.notifier.adapters import AppSyncPublisher, WebSocketPusher
+from functions.notifier.handler import StreamNotifier
+from functions.notifier.notify import OrderNotifier
+from functions.orders.read_model import CONNECTIONS_CUSTOMER_ATTRIBUTE, TTL_ATTRIBUTE
+from functions.read_side.connections import ConnectionStore
+from functions.websocket import handler as ws_handler
+from tests.support.appsync_standin import StandIn, appsync_standin
+from tests.support.read_side import (
+    a_view,
+    create_connections_table,
+    create_order_table,
+    put_order,
+)
+
+REGION = "eu-central-1"
+TABLE = "orders"
+CONNECTIONS = "connections"
+ENDPOINT = f"https://abc123.execute-api.{REGION}.amazonaws.com/prod"
+CREDENTIALS = Credentials("AKIDTESTING", "secret-testing", "token-testing")
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto with the order table (streamed) and the connections table, and the env of both functions."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": CREDENTIALS.access_key,
+        "AWS_SECRET_ACCESS_KEY": CREDENTIALS.secret_key,
+        "AWS_SESSION_TOKEN": CREDENTIALS.token,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "CONNECTIONS_TABLE_NAME": CONNECTIONS,
+        "WEBSOCKET_ENDPOINT": ENDPOINT,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_order_table(client, TABLE, stream=True)
+        create_connections_table(client, CONNECTIONS)
+        ws_handler.build_routes.cache_clear()
+        notifier_handler.build_notifier.cache_clear()
+        yield
+        ws_handler.build_routes.cache_clear()
+        notifier_handler.build_notifier.cache_clear()
+
+
+def ws(route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"requestContext": {"routeKey": route, "connectionId": connection_id}}
+    if body is not None:
+        event["body"] = json.dumps(body) if not isinstance(body, str) else body
+    return ws_handler.handler(event, None)
+
+
+def connection_item(connection_id: str) -> dict[str, Any] | None:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(CONNECTIONS)
+    return table.get_item(Key={"connectionId": connection_id}).get("Item")
+
+
+def stream_event() -> dict[str, Any]:
+    """Every record on the order table's stream so far, as the event source mapping delivers them."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in streams.get_records(ShardIterator=iterator)["Records"]:
+            records.append({**record, "eventSourceARN": arn})
+    return json.loads(json.dumps({"Records": records}, default=str))
+
+
+def delivered() -> dict[str, list[Any]]:
+    """What moto's management API received, by connection."""
+    backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return {
+        cid: [json.loads(line) for line in c.data.decode().splitlines() if line]
+        for cid, c in backend.connections.items()
+        if c.data
+    }
+
+
+class GoneFor:
+    """The management client, except that some connections answer 410 as API Gateway does."""
+
+    def __init__(self, client: Any, gone: set[str]) -> None:
+        self._client = client
+        self._gone = gone
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> Any:
+        if ConnectionId in self._gone:
+            raise ClientError(
+                {
+                    "Error": {"Code": "GoneException", "Message": "gone"},
+                    "ResponseMetadata": {"HTTPStatusCode": 410},
+                },
+                "PostToConnection",
+            )
+        return self._client.post_to_connection(ConnectionId=ConnectionId, Data=Data + b"\n")
+
+
+def notifier_with(stand_in: StandIn, gone: set[str]) -> StreamNotifier:
+    from botocore.httpsession import URLLib3Session
+
+    management = boto3.client("apigatewaymanagementapi", region_name=REGION, endpoint_url=ENDPOINT)
+    store = ConnectionStore(boto3.client("dynamodb", region_name=REGION), CONNECTIONS)
+    publisher = AppSyncPublisher(stand_in.url, REGION, CREDENTIALS, URLLib3Session(timeout=5))
+    return StreamNotifier(
+        OrderNotifier(store, WebSocketPusher(GoneFor(management, gone)), publisher)
+    )
+
+
+def test_connect_stores_the_connection_with_a_ttl(aws):
+    # Given a client opening a WebSocket
+    # When $connect runs
+    answer = ws("$connect", "conn1")
+    # Then the connection is stored and will expire
+    assert answer["statusCode"] == 200
+    item = connection_item("conn1")
+    assert item is not None and int(item[TTL_ATTRIBUTE]) > 0
+
+
+def test_subscribe_points_the_connection_at_the_customer(aws):
+    # Given an open connection
+    ws("$connect", "conn1")
+    # When the client subscribes to c-1
+    answer = ws("subscribe", "conn1", {"action": "subscribe", "customerId": "c-1"})
+    # Then it is told so and the connection is found under c-1
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == {"type": "subscribed", "customerId": "c-1"}
+    assert connection_item("conn1")[CONNECTIONS_CUSTOMER_ATTRIBUTE] == "c-1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json", "[]", json.dumps({"customerId": "a#b"}), json.dumps({"action": "subscribe"})],
+)
+def test_a_malformed_subscribe_is_400_and_subscribes_nothing(aws, body):
+    # Given an open connection
+    ws("$connect", "conn1")
+    # When the client sends a subscribe message that is not well formed
+    answer = ws("subscribe", "conn1", body)
+    # Then it gets the error shape and the connection follows no customer
+    assert answer["statusCode"] == 400
+    assert "error" in json.loads(answer["body"])
+    assert CONNECTIONS_CUSTOMER_ATTRIBUTE not in connection_item("conn1")
+
+
+def test_disconnect_forgets_the_connection(aws):
+    # Given a subscribed connection
+    ws("$connect", "conn1")
+    ws("subscribe", "conn1", {"action": "subscribe", "customerId": "c-1"})
+    # When $disconnect runs
+    ws("$disconnect", "conn1")
+    # Then the connection is gone from the table
+    assert connection_item("conn1") is None
+
+
+def test_an_order_change_reaches_only_the_connections_subscribed_to_its_customer(aws):
+    # Given two connections following c-1 and one following c-2
+    for cid, customer in (("a1", "c-1"), ("a2", "c-1"), ("b1", "c-2")):
+        ws("$connect", cid)
+        ws("subscribe", cid, {"action": "subscribe", "customerId": customer})
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        # And an order of c-1 written into the local table
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        # When the notifier handles the stream
+        response = notifier_with(stand_in, gone=set()).handle(stream_event(), None)
+    # Then each c-1 connection got the update once, and c-2's got nothing
+    expected = {"type": "orderUpdated", "order": a_view("o-1", "c-1")}
+    assert response == {"batchItemFailures": []}
+    assert delivered() == {"a1": [expected], "a2": [expected]}
+
+
+def test_a_connection_that_answers_410_is_deleted(aws):
+    # Given two connections of c-1, one of which API Gateway reports gone
+    for cid in ("live", "gone"):
+        ws("$connect", cid)
+        ws("subscribe", cid, {"action": "subscribe", "customerId": "c-1"})
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        # When the notifier handles the change
+        notifier_with(stand_in, gone={"gone"}).handle(stream_event(), None)
+    # Then the gone connection is deleted and the live one kept and served
+    assert connection_item("gone") is None
+    assert connection_item("live") is not None
+    assert list(delivered()) == ["live"]
+
+
+def test_the_appsync_mutation_is_signed_for_this_region_and_carries_the_view(aws):
+    # Given the local AppSync endpoint (a stand-in that verifies SigV4)
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        # When the notifier handles the change
+        response = notifier_with(stand_in, gone=set()).handle(stream_event(), None)
+    # Then one publishOrderUpdate call arrived, validly signed, with the view as its variable
+    assert response == {"batchItemFailures": []}
+    assert len(stand_in.received) == 1
+    call = stand_in.received[0]
+    assert call["signatureValid"]
+    assert "publishOrderUpdate" in call["body"]["query"]
+    assert call["body"]["variables"] == {"order": a_view("o-1", "c-1")}
+
+
+def test_a_change_that_appsync_refuses_is_reported_for_retry(aws):
+    # Given an AppSync endpoint that answers with a GraphQL error
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        stand_in.answer = {"data": None, "errors": [{"message": "nope"}]}
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        event = stream_event()
+        # When the notifier handles the change
+        response = notifier_with(stand_in, gone=set()).handle(event, None)
+    # Then the view item's record is reported failed so the stream retries it
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    view_records = [
+        r["dynamodb"]["SequenceNumber"]
+        for r in event["Records"]
+        if r["dynamodb"]["Keys"]["sk"]["S"] == "VIEW"
+    ]
+    assert failed == view_records
+
+
+def test_a_request_signed_with_other_credentials_is_refused_by_the_stand_in(aws):
+    # Given a publisher holding credentials the endpoint does not know
+    from botocore.httpsession import URLLib3Session
+
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        stranger = AppSyncPublisher(
+            stand_in.url,
+            REGION,
+            Credentials("AKIDTESTING", "wrong-secret"),
+            URLLib3Session(timeout=5),
+        )
+        # When it publishes
+        with pytest.raises(RuntimeError):
+            stranger.publish(a_view("o-1", "c-1"))
+    # Then the stand-in saw an invalid signature (so the valid one above means something)
+    assert stand_in.received[0]["signatureValid"] is False
+
+
+def test_the_deployed_wiring_pushes_and_publishes_from_the_environment(aws, monkeypatch):
+    # Given the notifier built from its environment, and a subscribed connection
+    ws("$connect", "a1")
+    ws("subscribe", "a1", {"action": "subscribe", "customerId": "c-1"})
+    # (moto swaps in credentials of its own: the stand-in must expect those)
+    frozen = boto3.session.Session().get_credentials().get_frozen_credentials()
+    lambda_credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+    with appsync_standin(lambda_credentials, REGION) as stand_in:
+        monkeypatch.setenv("GRAPHQL_URL", stand_in.url)
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        # When the Lambda entry point handles the stream
+        response = notifier_handler.handler(stream_event(), None)
+    # Then the connection got the update and AppSync a validly signed mutation
+    assert response == {"batchItemFailures": []}
+    assert list(delivered()) == ["a1"]
+    assert [c["signatureValid"] for c in stand_in.received] == [True]
