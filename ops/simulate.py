@@ -227,6 +227,17 @@ class PlanMocks(pulumi.runtime.Mocks):
                 "zoneIds": [f"{r[:3]}-az{i}" for i in (1, 2, 3)],
                 "id": r,
             },
+            "aws:ec2/getRouteTable:getRouteTable": lambda a, r: {
+                "routeTableId": f"rtb-{_short_hash(str(a.get('subnetId')), length=17)}",
+                "id": f"rtb-{_short_hash(str(a.get('subnetId')), length=17)}",
+                "subnetId": a.get("subnetId"),
+            },
+            "aws:ec2transitgateway/getDirectConnectGatewayAttachment:"
+            "getDirectConnectGatewayAttachment": lambda a, r: {
+                "id": f"tgw-attach-{_short_hash(str(a.get('dxGatewayId')), length=17)}",
+                "dxGatewayId": a.get("dxGatewayId"),
+                "transitGatewayId": a.get("transitGatewayId"),
+            },
             "aws:dynamodb/getTable:getTable": lambda a, r: {
                 "name": a["name"],
                 "arn": f"arn:aws:dynamodb:{r}:{ACCOUNT_ID}:table/{a['name']}",
@@ -280,13 +291,13 @@ class PlanMocks(pulumi.runtime.Mocks):
             )
         return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:  # type: ignore[override]
         """Answers the invokes the program makes, for the region it asks about."""
         answer = self.calls.get(args.token)
         if answer is None:
             raise SimulationError(f"the plan's mocks do not know the invoke {args.token}")
         region = self.region_of(args.args, args.provider)
-        return answer(dict(args.args), region), None
+        return answer(dict(args.args), region)
 
 
 def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
@@ -383,8 +394,8 @@ def _component_outputs(type_: str, inputs: Mapping[str, Any], settings: Settings
     if type_ == "awsx:ec2:Vpc":
         zones = int(inputs.get("numberOfAvailabilityZones") or 3)
         stem = _short_hash(settings.stack, "vpc", length=12)
+        # Only output properties: some inputs share a name with an output of another type.
         return {
-            **inputs,
             "vpcId": f"vpc-{stem}",
             "privateSubnetIds": [f"subnet-{stem}p{i}" for i in range(zones)],
             "publicSubnetIds": [f"subnet-{stem}u{i}" for i in range(zones)],
