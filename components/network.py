@@ -9,6 +9,7 @@ an earlier stack never needs a redeploy when a region is added.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -69,7 +70,7 @@ class RegionalNetwork(pulumi.ComponentResource):
     """A VPC over two or more AZs, a Transit Gateway peered with every earlier region."""
 
     vpc_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[Sequence[str]]
     private_route_table_ids: pulumi.Output[list[str]]
     lambda_security_group_id: pulumi.Output[str]
     db_security_group_id: pulumi.Output[str]
@@ -287,7 +288,7 @@ class RegionalNetwork(pulumi.ComponentResource):
             aws.ec2.Route(
                 f"{label}-az{zone}-return",
                 region=peer.region,
-                route_table_id=peer_tables.apply(lambda ids, z=zone: ids[z]),
+                route_table_id=peer_tables[zone],
                 destination_cidr_block=settings.vpc_cidr,
                 transit_gateway_id=peer.transit_gateway_id,
                 opts=after_accept,
