@@ -50,8 +50,10 @@ class StreamNotifier:
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The batch response: ``{"batchItemFailures": [...]}``."""
-        return process_partial_response(
-            event=event, record_handler=self.record, processor=self._processor, context=context
+        return dict(
+            process_partial_response(
+                event=event, record_handler=self.record, processor=self._processor, context=context
+            )
         )
 
 

@@ -72,14 +72,19 @@ class ReadApi:
 
 
 @functools.cache
-def build_api() -> ReadApi:
-    """The container's ReadApi, built once from the environment and boto3 clients."""
+def build_queries() -> OrderQueries:
+    """The container's OrderQueries over its own region's table (also used by AppSync)."""
     settings = ReadApiSettings.from_env(os.environ)
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
     secrets = boto3.client("secretsmanager", region_name=settings.region)
     key = SecretKeySource(secrets, settings.page_token_secret_id).load()
-    reader = DynamoOrderReader(dynamodb, settings.table_name)
-    return ReadApi(OrderQueries(reader, PageTokens(key)))
+    return OrderQueries(DynamoOrderReader(dynamodb, settings.table_name), PageTokens(key))
+
+
+@functools.cache
+def build_api() -> ReadApi:
+    """The container's ReadApi, built once from the environment and boto3 clients."""
+    return ReadApi(build_queries())
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

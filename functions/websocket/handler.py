@@ -89,8 +89,8 @@ class WebSocketRoutes:
                 return _reply(400, error.body())
             self._connections.subscribe(connection_id, customer_id, now + self._ttl)
             return _reply(200, {"type": "subscribed", "customerId": customer_id})
-        error = InvalidInput('unknown action; send {"action": "subscribe", ...}', "action")
-        return _reply(400, error.body())
+        unknown = InvalidInput('unknown action; send {"action": "subscribe", ...}', "action")
+        return _reply(400, unknown.body())
 
 
 @functools.cache

@@ -39,8 +39,10 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
         read_handler.build_api.cache_clear()
+        read_handler.build_queries.cache_clear()
         yield boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
         read_handler.build_api.cache_clear()
+        read_handler.build_queries.cache_clear()
 
 
 def call(route: str, path: dict[str, str], query: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -106,6 +108,7 @@ def test_an_unreadable_table_is_503_with_retry_after(table, monkeypatch):
     # Given the handler pointed at a table that does not exist in this region
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
     read_handler.build_api.cache_clear()
+    read_handler.build_queries.cache_clear()
     # When a client reads
     response = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), None)
     # Then it is told to retry, in the error shape

@@ -1,0 +1,27 @@
+"""Lambda handler of the AppSync data source (direct Lambda resolvers, one event per field).
+
+Environment: the read API's (``AWS_REGION``, ``TABLE_NAME``, ``PAGE_TOKEN_SECRET_ARN``) and,
+for ``placeOrder``, the write API's (see :mod:`functions.orders.settings`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.event_handler import AppSyncResolver
+
+from functions.graphql.resolvers import build_resolver
+from functions.read_api.handler import build_queries
+from functions.write_api.handler import dependencies
+
+
+@functools.cache
+def build_app() -> AppSyncResolver:
+    """The container's resolver app over this region's read side and the write path."""
+    return build_resolver(build_queries, dependencies)
+
+
+def handler(event: dict[str, Any], context: Any) -> Any:
+    """Lambda entry point."""
+    return build_app().resolve(event, context)
