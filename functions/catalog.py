@@ -60,6 +60,37 @@ HANDLERS: tuple[HandlerSpec, ...] = (
         "domain events (SQS) to the order views in the global table",
     ),
     *_SAGA,
+    # Read side (issue 7): env vars in each function's settings module and docs/read-side.md.
+    HandlerSpec(
+        "read_api",
+        "functions.read_api.handler.handler",
+        False,
+        "GET /orders/{orderId} and GET /customers/{customerId}/orders from the local table",
+    ),
+    HandlerSpec(
+        "health",
+        "functions.health.handler.handler",
+        True,
+        "GET /health: local table and local Aurora reader, 200 or 503",
+    ),
+    HandlerSpec(
+        "websocket",
+        "functions.websocket.handler.handler",
+        False,
+        "WebSocket $connect, $disconnect and subscribe (connections table)",
+    ),
+    HandlerSpec(
+        "notifier",
+        "functions.notifier.handler.handler",
+        False,
+        "local replica stream to WebSocket subscribers and AppSync publishOrderUpdate",
+    ),
+    HandlerSpec(
+        "graphql",
+        "functions.graphql.handler.handler",
+        False,
+        "AppSync Lambda data source: getOrder, listOrders, placeOrder, publishOrderUpdate",
+    ),
 )
 
 
