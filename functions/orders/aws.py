@@ -228,3 +228,33 @@ class EventBridgeDomainEvents:
         )
         if answer.get("FailedEntryCount"):
             raise RuntimeError(f"the bus refused {detail_type}: {answer['Entries']}")
+
+
+class DynamoViewWriter:
+    """Writes order views into the global table, never over a newer version."""
+
+    def __init__(self, dynamodb: Any, table_name: str):
+        from boto3.dynamodb.types import TypeSerializer
+
+        self._dynamodb = dynamodb
+        self._table = table_name
+        self._serialize = TypeSerializer().serialize
+
+    def put_if_newer(self, key: dict[str, str], view: dict[str, Any], version: int) -> bool:
+        """Write ``view`` at ``version`` unless the item holds that version or a newer one."""
+        item = {name: {"S": value} for name, value in key.items()}
+        item[read_model.VIEW_ATTRIBUTE] = self._serialize(view)
+        item[read_model.VERSION_ATTRIBUTE] = {"N": str(version)}
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#v) OR #v < :v",
+                ExpressionAttributeNames={"#v": read_model.VERSION_ATTRIBUTE},
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

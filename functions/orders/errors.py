@@ -1,0 +1,35 @@
+"""Errors a saga step raises. Step Functions matches them by class name, so names are API.
+
+``TransientError`` is retried with backoff (see ``saga.TRANSIENT_ERRORS``); every
+``BusinessError`` goes straight to the compensations.
+"""
+
+from __future__ import annotations
+
+
+class TransientError(Exception):
+    """A timeout, a 5xx or a dropped connection: the same call may succeed later."""
+
+
+class BusinessError(Exception):
+    """A refusal that retrying cannot change; the saga compensates."""
+
+
+class PaymentDeclined(BusinessError):
+    """The provider declined the authorization."""
+
+
+class CaptureRejected(BusinessError):
+    """The provider refused to capture an authorization."""
+
+
+class PaymentRejected(BusinessError):
+    """The provider refused a request as invalid (a 4xx other than a decline)."""
+
+
+class CustomerRejected(BusinessError):
+    """The customer record (or the on-premises CRM) refused the order."""
+
+
+class OrderConflict(BusinessError):
+    """An order with this id exists with another request: the key was reused."""

@@ -1,0 +1,128 @@
+"""The payment provider port, and its HTTP adapter.
+
+Provider API (what the adapter calls; the test stand-in serves the same):
+
+- ``POST /v1/authorizations`` ``{amount, currency, token, reference}`` -> ``{id}``; 402 declined
+- ``POST /v1/authorizations/{id}/capture`` ``{amount}`` -> ``{id}`` (the capture id)
+- ``POST /v1/authorizations/{id}/void`` -> ``{}``
+- ``POST /v1/captures/{id}/refunds`` ``{amount}`` -> ``{id}``
+
+Every call carries ``Authorization: Bearer <key>`` and an ``Idempotency-Key`` derived from the
+order id and the operation, so a retried step never charges twice.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any, Protocol
+
+from functions.orders.errors import (
+    BusinessError,
+    CaptureRejected,
+    PaymentDeclined,
+    PaymentRejected,
+    TransientError,
+)
+
+
+class PaymentProvider(Protocol):
+    """Authorize, capture, void and refund; each call idempotent on ``order_id``."""
+
+    def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
+        """Authorize ``amount``; return the authorization id; PaymentDeclined if declined."""
+        ...
+
+    def capture(self, order_id: str, authorization_id: str, amount: int) -> str:
+        """Capture an authorization; return the capture id; CaptureRejected if refused."""
+        ...
+
+    def void(self, order_id: str, authorization_id: str) -> None:
+        """Release an authorization that will not be captured."""
+        ...
+
+    def refund(self, order_id: str, capture_id: str, amount: int) -> str:
+        """Refund a capture; return the refund id."""
+        ...
+
+
+def post_json(
+    url: str,
+    payload: dict[str, Any],
+    headers: dict[str, str],
+    timeout: float,
+    business_error: type[BusinessError],
+) -> dict[str, Any]:
+    """POST JSON; 5xx, 429, timeouts and connection errors are transient, other 4xx business."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"content-type": "application/json", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            raw = answer.read()
+    except urllib.error.HTTPError as answer:
+        detail = answer.read()[:500].decode(errors="replace")
+        if answer.code >= 500 or answer.code in (408, 429):
+            raise TransientError(f"{url} answered {answer.code}") from answer
+        raise business_error(f"{url} answered {answer.code}: {detail}") from answer
+    except OSError as exc:  # URLError, timeouts and resets are all OSError
+        raise TransientError(f"{url}: {exc}") from exc
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise TransientError(f"{url} answered something that is not JSON") from exc
+    return value if isinstance(value, dict) else {}
+
+
+class HttpPaymentProvider:
+    """The payment provider over HTTPS with an API key."""
+
+    def __init__(self, base_url: str, api_key: str, timeout_seconds: float = 5.0):
+        self._base = base_url.rstrip("/")
+        self._key = api_key
+        self._timeout = timeout_seconds
+
+    def _call(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        idempotency_key: str,
+        business_error: type[BusinessError] = PaymentRejected,
+    ) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {self._key}", "idempotency-key": idempotency_key}
+        return post_json(self._base + path, payload, headers, self._timeout, business_error)
+
+    def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
+        """Authorize ``amount``; a 4xx is a decline."""
+        answer = self._call(
+            "/v1/authorizations",
+            {"amount": amount, "currency": currency, "token": token, "reference": order_id},
+            f"{order_id}:authorize",
+            PaymentDeclined,
+        )
+        return str(answer["id"])
+
+    def capture(self, order_id: str, authorization_id: str, amount: int) -> str:
+        """Capture; a 4xx is a rejection."""
+        answer = self._call(
+            f"/v1/authorizations/{authorization_id}/capture",
+            {"amount": amount},
+            f"{order_id}:capture",
+            CaptureRejected,
+        )
+        return str(answer["id"])
+
+    def void(self, order_id: str, authorization_id: str) -> None:
+        """Void the authorization."""
+        self._call(f"/v1/authorizations/{authorization_id}/void", {}, f"{order_id}:void")
+
+    def refund(self, order_id: str, capture_id: str, amount: int) -> str:
+        """Refund the capture in full."""
+        answer = self._call(
+            f"/v1/captures/{capture_id}/refunds", {"amount": amount}, f"{order_id}:refund"
+        )
+        return str(answer["id"])

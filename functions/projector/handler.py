@@ -1,0 +1,90 @@
+"""Lambda: project domain events into the order views of the global table.
+
+Delivery: an EventBridge rule on the regional bus (source ``active-active.orders``) targets an
+SQS queue with a dead-letter queue; this function consumes the queue with
+``ReportBatchItemFailures``, so one bad message is retried alone. Each event names an order;
+the projector reads the order's rows from Aurora (the events carry no state, so a late or
+duplicated event cannot bring old data) and writes the order view and the customer's
+order-list item, each conditional on ``version``.
+
+Environment: ``ProjectorSettings`` in :mod:`functions.orders.settings` and the database
+variables of :mod:`functions.orders.db`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.logging import Logger
+
+from functions.orders import read_model
+from functions.orders.aws import DynamoViewWriter
+from functions.orders.db import Database, database_from_env
+from functions.orders.projection import Snapshot, iso_utc
+from functions.orders.settings import ProjectorSettings
+from functions.orders.store import load_snapshot
+
+logger = Logger(service="projector")
+
+
+@cache
+def database() -> Database:
+    """The container's database connection."""
+    return database_from_env()
+
+
+@cache
+def writer() -> DynamoViewWriter:
+    """The view writer for this region's replica of the global table."""
+    settings = ProjectorSettings.from_env()
+    return DynamoViewWriter(
+        boto3.client("dynamodb", region_name=settings.region), settings.table_name
+    )
+
+
+def project(snapshot: Snapshot, views: DynamoViewWriter) -> bool:
+    """Write the order view and the order-list item; False when the table already had newer."""
+    view = snapshot.view()
+    wrote = views.put_if_newer(read_model.order_key(snapshot.order_id), view, snapshot.version)
+    views.put_if_newer(
+        read_model.customer_order_key(
+            snapshot.customer_id, iso_utc(snapshot.created_at), snapshot.order_id
+        ),
+        view,
+        snapshot.version,
+    )
+    return wrote
+
+
+def project_order(order_id: str) -> bool:
+    """Project one order from the database; False when it does not exist or was not newer."""
+    snapshot = load_snapshot(database(), order_id)
+    if snapshot is None:
+        logger.warning("event for an unknown order", extra={"orderId": order_id})
+        return False
+    return project(snapshot, writer())
+
+
+def _order_id(record: dict[str, Any]) -> str:
+    body = json.loads(record["body"])
+    # SQS carries the EventBridge envelope; a direct EventBridge target passes it as is.
+    return str(body["detail"]["orderId"])
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Project every record of the batch; report the ones that failed."""
+    if "detail" in event:
+        project_order(str(event["detail"]["orderId"]))
+        return {"batchItemFailures": []}
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            project_order(_order_id(record))
+        except Exception:
+            logger.exception("projection failed", extra={"messageId": record.get("messageId")})
+            database().close()
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
