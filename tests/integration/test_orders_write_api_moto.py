@@ -270,3 +270,24 @@ def test_the_control_record_is_read_again_after_its_cache_expires(
     time.sleep(1.1)
     # Then the next write is refused
     assert post(BODY, key="b")["statusCode"] == 503
+
+
+def test_the_primary_intake_starts_one_saga_per_forwarded_order_requested(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the primary, and an OrderRequested delivered twice plus an invalid one
+    from functions.order_intake import handler as intake
+
+    arn = deploy_region(PRIMARY, monkeypatch)
+    intake.starter.cache_clear()
+    good = {"detail": {"idempotencyKey": "k-async", "request": BODY}}
+    bad = {"detail": {"idempotencyKey": "k-bad", "request": {**BODY, "currency": "XXX"}}}
+    records = [
+        {"messageId": str(i), "body": json.dumps(b)} for i, b in enumerate([good, good, bad])
+    ]
+    # When the intake consumes them
+    result = intake.handler({"Records": records}, None)
+    intake.starter.cache_clear()
+    # Then one saga runs for the valid order, and nothing is retried forever
+    assert result == {"batchItemFailures": []}
+    assert [e["name"] for e in executions(PRIMARY, arn)] == [order_id_for("k-async")]

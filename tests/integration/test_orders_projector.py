@@ -1,0 +1,120 @@
+"""The projector against real PostgreSQL and moto's DynamoDB."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.orders import read_model
+from functions.orders.db import Database, DatabaseSettings
+from functions.orders.domain import OrderStatus
+from functions.orders.migrations import migrate
+from functions.orders.store import PostgresOrderStore, load_snapshot
+from functions.projector import handler as projector
+from tests.integration.orders_harness import (
+    PRIMARY,
+    TABLE,
+    aws_env,  # noqa: F401 (fixture)
+    create_global_table,
+    moto_aws,  # noqa: F401 (fixture)
+)
+
+pytestmark = pytest.mark.postgres
+REQUEST = {
+    "customerId": "c-9",
+    "currency": "EUR",
+    "items": [{"sku": "A", "quantity": 1, "unitPrice": 700}],
+    "payment": {"token": "t"},
+}
+
+
+@pytest.fixture
+def store(
+    moto_aws: None,  # noqa: F811 (fixture)
+    postgres_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[PostgresOrderStore]:
+    db = Database(DatabaseSettings.from_env({"DATABASE_URL": postgres_dsn}))
+    migrate(db)
+    create_global_table(PRIMARY)
+    for name, value in {
+        "AWS_REGION": PRIMARY,
+        "TABLE_NAME": TABLE,
+        "DATABASE_URL": postgres_dsn,
+    }.items():
+        monkeypatch.setenv(name, value)
+    projector.database.cache_clear()
+    projector.writer.cache_clear()
+    yield PostgresOrderStore(db)
+    projector.database().close()
+    projector.database.cache_clear()
+    projector.writer.cache_clear()
+    db.close()
+
+
+def view_of(order_id: str) -> dict[str, Any]:
+    item = boto3.client("dynamodb", region_name=PRIMARY).get_item(
+        TableName=TABLE, Key={k: {"S": v} for k, v in read_model.order_key(order_id).items()}
+    )
+    return item["Item"]
+
+
+def sqs_event(order_id: str) -> dict[str, Any]:
+    body = {"detail-type": "OrderConfirmed", "detail": {"orderId": order_id}}
+    return {"Records": [{"messageId": "m1", "body": json.dumps(body)}]}
+
+
+def test_an_event_projects_the_view_in_the_api_shape(store: PostgresOrderStore) -> None:
+    # Given a reserved order
+    store.reserve("o-1", "f", REQUEST, 700)
+    # When its event reaches the projector through SQS
+    result = projector.handler(sqs_event("o-1"), None)
+    # Then the view holds exactly the API's fields, at the row's version
+    item = view_of("o-1")
+    assert result == {"batchItemFailures": []}
+    assert set(item["view"]["M"]) == {
+        "orderId",
+        "customerId",
+        "status",
+        "items",
+        "total",
+        "currency",
+        "payment",
+        "updatedAt",
+    }
+    assert item["version"]["N"] == "1"
+
+
+def test_an_older_event_arriving_late_does_not_regress_the_view(store: PostgresOrderStore) -> None:
+    # Given a projector that read the order while it was PENDING (version 1) ...
+    store.reserve("o-2", "f", REQUEST, 700)
+    stale = load_snapshot(projector.database(), "o-2")
+    assert stale is not None
+    # ... while the order moved on and a later event projected AUTHORIZED
+    store.set_payment(
+        "o-2", "AuthorizePayment", "AUTHORIZED", OrderStatus.AUTHORIZED, authorization_id="a"
+    )
+    projector.handler(sqs_event("o-2"), None)
+    # When the slow projector finally writes its older snapshot
+    wrote = projector.project(stale, projector.writer())
+    # Then the write is refused and the view still shows the newer state
+    item = view_of("o-2")
+    assert wrote is False
+    assert item["view"]["M"]["status"]["S"] == "AUTHORIZED"
+    assert item["version"]["N"] == "2"
+
+
+def test_a_failing_record_is_reported_alone(store: PostgresOrderStore) -> None:
+    # Given a batch with a good record and a malformed one
+    store.reserve("o-3", "f", REQUEST, 700)
+    event = sqs_event("o-3")
+    event["Records"].append({"messageId": "bad", "body": "not json"})
+    # When projected
+    result = projector.handler(event, None)
+    # Then only the malformed one is retried, and the good one was projected
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert view_of("o-3")["view"]["M"]["orderId"]["S"] == "o-3"
