@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan test lint format up destroy bench clean
+.PHONY: install plan test lint format build up destroy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+build: $(STAMP) ## the Lambda archives under build/lambda (ops plan and ops up run it first)
+	$(BIN)/python -m ops build
 
 up: $(STAMP) ## deploy every stack in order (needs the Pulumi CLI and AWS credentials)
 	$(BIN)/python -m ops up

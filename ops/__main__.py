@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from components.settings import DEFAULT_ORGANIZATION, ConfigError
+from ops.build import BuildError, build_archives
 from ops.plan import render_tree
 from ops.simulate import SimulationError, simulate_deployment
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = commands.add_parser("plan", help="simulate every stack offline, in deploy order")
     plan.add_argument("--json", action="store_true", help="print one JSON document")
     commands.add_parser("order", help="print the deploy order")
+    commands.add_parser("build", help="build the Lambda archives under build/lambda")
     for name in ("up", "destroy"):
         command = commands.add_parser(name, help=f"{name} every stack (needs the Pulumi CLI)")
         command.add_argument(
@@ -42,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "order":
             order = deploy_order({n: f.settings for n, f in stacks.items()})
             print("\n".join(step.label for step in order))
+        elif args.command == "build":
+            for name, path in build_archives().items():
+                print(f"{name}: {path} ({path.stat().st_size} bytes)")
         elif args.command == "plan":
+            # The program references the archives; the plan fails on a path that is missing.
+            build_archives()
             result = simulate_deployment(stacks)
             print(json.dumps(result.to_json(), indent=2) if args.json else render_tree(result))
         else:
@@ -50,12 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 
             workspace = deploy.AutomationWorkspace(args.dir, args.organization)
             if args.command == "up":
-                from ops.build import build_archives
-
                 deploy.up(stacks, workspace, build=build_archives)
             else:
                 deploy.destroy(stacks, workspace)
-    except (ConfigError, DeploymentError, SimulationError) as error:
+    except (ConfigError, DeploymentError, SimulationError, BuildError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

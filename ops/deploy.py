@@ -35,7 +35,9 @@ def destroy_order(order: list[Pass]) -> list[str]:
     return first_deployed[::-1]
 
 
-def up(stacks: dict[str, StackFile], workspace: Workspace, build: Callable[[], None]) -> list[Pass]:
+def up(
+    stacks: dict[str, StackFile], workspace: Workspace, build: Callable[[], object]
+) -> list[Pass]:
     """Build the Lambda archives, then deploy every pass in order; returns the passes run."""
     build()
     order = deploy_order({name: f.settings for name, f in stacks.items()})

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ops.build import build_archives
 from ops.simulate import DeploymentResult, StackResult, simulate_deployment
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
@@ -49,3 +50,9 @@ def simulate_one(simulate: Simulate) -> SimulateOne:
         return simulate(configs).stacks[name]
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lambda_archives() -> dict[str, Path]:
+    """The archives the program references, built once as `ops plan` and `ops up` do first."""
+    return build_archives()

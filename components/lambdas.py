@@ -1,0 +1,227 @@
+"""Lambda functions the same way everywhere: shared code archives, one role each, logs, tracing.
+
+Every function of a stack runs from the same two archives built by ``python -m ops build``
+(see ops/build.py): the ``functions/`` package and a layer of pure-Python dependencies. Each
+function gets a role of its own whose policy lists exact actions on this region's resources;
+the few actions AWS offers no narrower resource for are in ``WILDCARD_ACTIONS``, with why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import PROJECT, Settings
+from components.tags import tags
+from functions.catalog import HandlerSpec
+from ops.build import DEPENDENCIES_ARCHIVE, FUNCTIONS_ARCHIVE, source_code_hash
+
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+
+# Actions that only accept Resource "*": this is the one list of exceptions to scoped policies.
+WILDCARD_ACTIONS: dict[str, str] = {
+    "xray:PutTraceSegments": "X-Ray trace segments have no resource ARN",
+    "xray:PutTelemetryRecords": "X-Ray telemetry has no resource ARN",
+    "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARN (scoped by namespace)",
+    "ec2:CreateNetworkInterface": "Lambda's VPC ENIs are created before their ARN exists",
+    "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions support no resource scoping",
+    "ec2:DeleteNetworkInterface": "Lambda's VPC ENIs are named by id only at run time",
+    "ec2:AssignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
+    "ec2:UnassignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
+}
+
+_VPC_ACTIONS = [a for a in WILDCARD_ACTIONS if a.startswith("ec2:")]
+_TRACING_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+@dataclass(frozen=True)
+class LambdaCode:
+    """The archives every function of a stack runs from, and the layer built from one."""
+
+    functions: pulumi.Archive
+    functions_hash: str
+    layer: aws.lambda_.LayerVersion
+
+
+@dataclass(frozen=True)
+class VpcPlacement:
+    """Where VPC functions run: the private subnets, with the Lambda security group."""
+
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    """One function: which handler, with what environment, allowed to do what."""
+
+    spec: HandlerSpec
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    statements: Sequence[Mapping[str, Any]] = ()
+    vpc: VpcPlacement | None = None
+    timeout: int = 30
+    memory_size: int = 512
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+def lambda_code(name: str, settings: Settings, parent: pulumi.Resource) -> LambdaCode:
+    """The shared archives of a stack; the dependencies become one layer."""
+    for archive in (FUNCTIONS_ARCHIVE, DEPENDENCIES_ARCHIVE):
+        if not archive.exists():
+            raise FileNotFoundError(f"{archive} is missing: run `python -m ops build` first")
+    layer = aws.lambda_.LayerVersion(
+        f"{name}-dependencies",
+        layer_name=f"{PROJECT}-{settings.stack}-dependencies",
+        description="aws-lambda-powertools, pg8000 and what they need (pure Python)",
+        code=pulumi.FileArchive(_relative(DEPENDENCIES_ARCHIVE)),
+        source_code_hash=source_code_hash(DEPENDENCIES_ARCHIVE),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return LambdaCode(
+        functions=pulumi.FileArchive(_relative(FUNCTIONS_ARCHIVE)),
+        functions_hash=source_code_hash(FUNCTIONS_ARCHIVE),
+        layer=layer,
+    )
+
+
+def _relative(path: Path) -> str:
+    # Relative to the project, as Pulumi runs the program there; absolute paths would make
+    # the state differ from one checkout to the next.
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def function_name(settings: Settings, spec: HandlerSpec) -> str:
+    """The function's name: project, stack and handler, within Lambda's 64 characters."""
+    return f"{PROJECT}-{settings.stack}-{spec.name}".replace("_", "-")[:64]
+
+
+def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """A policy document as JSON, with every Output inside resolved."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(service: str) -> str:
+    """A trust policy that lets one AWS service assume a role."""
+    import json
+
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+class LambdaFunction(pulumi.ComponentResource):
+    """A function with its own role, log group (with retention) and X-Ray tracing."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        code: LambdaCode,
+        args: FunctionArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("active-active:components:LambdaFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        fname = function_name(settings, args.spec)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{fname}",
+            retention_in_days=90 if settings.is_prod else 14,
+            tags=tags(settings, f"{name}-logs"),
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            description=f"{fname}: {args.spec.description}"[:1000],
+            tags=tags(settings, f"{name}-role"),
+            opts=child,
+        )
+        statements: list[Mapping[str, Any]] = [
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": log_group.arn.apply(lambda arn: f"{arn}:*"),
+            },
+            {"Sid": "Tracing", "Effect": "Allow", "Action": _TRACING_ACTIONS, "Resource": "*"},
+            *args.statements,
+        ]
+        if args.vpc is not None:
+            statements.append(
+                {"Sid": "VpcNetworking", "Effect": "Allow", "Action": _VPC_ACTIONS, "Resource": "*"}
+            )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            policy=policy_document(statements),
+            opts=child,
+        )
+
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=fname,
+            description=args.spec.description[:256],
+            role=self.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=args.spec.handler,
+            code=code.functions,
+            source_code_hash=code.functions_hash,
+            layers=[code.layer.arn],
+            timeout=args.timeout,
+            memory_size=args.memory_size,
+            kms_key_arn=args.kms_key_arn,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "POWERTOOLS_SERVICE_NAME": PROJECT,
+                    "REGION_ROLE": settings.role.value,
+                    **args.environment,
+                }
+            ),
+            vpc_config=(
+                aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=args.vpc.subnet_ids,
+                    security_group_ids=[args.vpc.security_group_id],
+                )
+                if args.vpc is not None
+                else None
+            ),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            tags=tags(settings, fname),
+            # The role's policy must exist before the first invocation, or the first events
+            # fail on permissions.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
+        )
+        self.arn = self.function.arn
+        self.name = self.function.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
