@@ -8,8 +8,8 @@ an earlier stack never needs a redeploy when a region is added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
