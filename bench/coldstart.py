@@ -22,16 +22,20 @@ sys.path.insert(0, str(ROOT))
 from functions.catalog import HANDLERS  # noqa: E402
 
 TARGET_MS = 300.0
-_TIMER = ("import time; t = time.perf_counter(); {stmt}; "
-          "print((time.perf_counter() - t) * 1000)")
+_TIMER = "import time; t = time.perf_counter(); {stmt}; print((time.perf_counter() - t) * 1000)"
 
 
 def median_ms(statement: str, runs: int) -> float:
     """Median milliseconds ``statement`` takes in a fresh interpreter."""
     samples = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", _TIMER.format(stmt=statement)], cwd=ROOT,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _TIMER.format(stmt=statement)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 
@@ -44,7 +48,7 @@ def main() -> None:
     baseline = median_ms("import boto3", args.runs)
     print(f"{'handler':<55} {'median ms':>10} {'vs boto3':>10}  target +{TARGET_MS:.0f} ms")
     print(f"{'import boto3':<55} {baseline:>10.1f} {'':>10}")
-    modules = sorted({spec.handler.rpartition('.')[0] for spec in HANDLERS})
+    modules = sorted({spec.handler.rpartition(".")[0] for spec in HANDLERS})
     for module in modules:
         took = median_ms(f"import {module}", args.runs)
         extra = took - baseline
