@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -30,6 +31,15 @@ MAX_ACU = 256.0
 DEFAULT_MIN_ACU = 0.5
 DEFAULT_MAX_ACU = 4.0
 DEFAULT_ENGINE_VERSION = "16.6"
+# HTTP API stage throttling; an account's regional quota is 10,000 requests a second.
+DEFAULT_THROTTLING_RATE = 100.0
+DEFAULT_THROTTLING_BURST = 200
+MAX_THROTTLING_RATE = 10_000.0
+MAX_THROTTLING_BURST = 5_000
+# WAF rate-based rules count over 5 minutes and accept 10 to 2,000,000,000.
+DEFAULT_WAF_RATE_LIMIT = 2_000
+MIN_WAF_RATE_LIMIT = 10
+MAX_WAF_RATE_LIMIT = 2_000_000_000
 
 
 class Role(StrEnum):
@@ -61,6 +71,13 @@ class WriteMode(StrEnum):
     ASYNC = "async"
 
 
+class GraphqlAuth(StrEnum):
+    """The AppSync API's default authorization: an API key, or IAM (SigV4) callers only."""
+
+    API_KEY = "apiKey"
+    IAM = "iam"
+
+
 class ConfigError(ValueError):
     """Bad stack configuration; the message names the stack file and the key."""
 
@@ -86,6 +103,22 @@ class DomainSettings:
     zone_id: str
     api_hostname: str
     public_hostname: str
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """The public edge: CORS, HTTP API throttling, AppSync's default auth, the WAF."""
+
+    # Browser origins allowed to call the HTTP API; empty means no CORS headers at all.
+    cors_origins: tuple[str, ...] = ()
+    # Steady-state requests per second and burst, per stage, for every route.
+    throttling_rate_limit: float = DEFAULT_THROTTLING_RATE
+    throttling_burst_limit: int = DEFAULT_THROTTLING_BURST
+    graphql_auth: GraphqlAuth = GraphqlAuth.API_KEY
+    # A WAF web ACL in front of CloudFront (primary with a domain only).
+    waf: bool = False
+    # Requests a single IP may make in any 5-minute window before the WAF blocks it.
+    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     domain: DomainSettings | None = None
     legacy_origin: str | None = None
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
     on_prem: OnPremSettings | None = None
     availability_zones: int = 2
     nat_gateways: NatGateways = NatGateways.SINGLE
@@ -214,7 +248,8 @@ def parse_settings(
         replica_stacks=replica_stacks,
         database=reader.database("database"),
         domain=reader.domain("domain"),
-        legacy_origin=reader.optional_str("legacyOrigin"),
+        legacy_origin=reader.hostname("legacyOrigin"),
+        edge=reader.edge("edge"),
         on_prem=reader.on_prem("onPrem"),
         availability_zones=reader.integer("availabilityZones", default=2, low=2, high=6),
         nat_gateways=reader.enum("natGateways", NatGateways, default=NatGateways.SINGLE),
@@ -294,6 +329,7 @@ _STRUCTURED_KEYS = frozenset(
         "replicaStacks",
         "database",
         "domain",
+        "edge",
         "onPrem",
         "writeForwarding",
         "availabilityZones",
@@ -301,9 +337,22 @@ _STRUCTURED_KEYS = frozenset(
 )
 _KNOWN_KEYS = (
     "role", "vpcCidr", "environment", "primaryStack", "peerStacks", "replicaStacks", "database",
-    "domain", "legacyOrigin", "onPrem", "availabilityZones", "natGateways", "writeMode",
+    "domain", "legacyOrigin", "edge", "onPrem", "availabilityZones", "natGateways", "writeMode",
     "writeForwarding",
 )  # fmt: skip
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_ORIGIN = re.compile(r"https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+(:[0-9]{1,5})?")
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number from config (YAML may give a digit string), else None."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
 
 
 class _Reader:
@@ -434,6 +483,73 @@ class _Reader:
                 )
             names[name] = value
         return DomainSettings(names["zoneId"], names["apiHostname"], names["publicHostname"])
+
+    def hostname(self, key: str) -> str | None:
+        value = self.optional_str(key)
+        if value is not None and not _HOSTNAME.fullmatch(value):
+            raise self.fail(key, f"{value!r} is not a host name such as legacy.example.com")
+        return value
+
+    def edge(self, key: str) -> EdgeSettings:
+        raw = self.mapping(key) or {}
+        known = (
+            "corsOrigins", "throttlingRateLimit", "throttlingBurstLimit", "graphqlAuth", "waf",
+            "wafRateLimit",
+        )  # fmt: skip
+        unknown = set(raw) - set(known)
+        if unknown:
+            raise self.fail(
+                f"{key}.{sorted(unknown)[0]}", f"unknown key; known: {', '.join(known)}"
+            )
+        origins = raw.get("corsOrigins", [])
+        if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+            raise self.fail(f"{key}.corsOrigins", "must be a list of origins")
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise self.fail(
+                    f"{key}.corsOrigins",
+                    f"{origin!r} is not an origin such as https://shop.example.com (no path)",
+                )
+        if "*" in origins and len(origins) > 1:
+            raise self.fail(f"{key}.corsOrigins", "'*' allows every origin; list it alone")
+        rate = raw.get("throttlingRateLimit", DEFAULT_THROTTLING_RATE)
+        if isinstance(rate, bool) or not isinstance(rate, int | float):
+            raise self.fail(f"{key}.throttlingRateLimit", f"must be a number, not {rate!r}")
+        if not 0 < rate <= MAX_THROTTLING_RATE:
+            raise self.fail(
+                f"{key}.throttlingRateLimit",
+                f"{rate} requests a second is outside 0 to {MAX_THROTTLING_RATE:g}",
+            )
+        burst = _whole(raw.get("throttlingBurstLimit", DEFAULT_THROTTLING_BURST))
+        if burst is None or not 1 <= burst <= MAX_THROTTLING_BURST:
+            raise self.fail(
+                f"{key}.throttlingBurstLimit",
+                f"must be a whole number from 1 to {MAX_THROTTLING_BURST}",
+            )
+        auth = raw.get("graphqlAuth", GraphqlAuth.API_KEY.value)
+        try:
+            graphql_auth = GraphqlAuth(auth)
+        except ValueError:
+            allowed = " / ".join(m.value for m in GraphqlAuth)
+            raise self.fail(f"{key}.graphqlAuth", f"{auth!r} is not one of {allowed}") from None
+        waf = raw.get("waf", False)
+        if not isinstance(waf, bool):
+            raise self.fail(f"{key}.waf", f"must be true or false, not {waf!r}")
+        limit = _whole(raw.get("wafRateLimit", DEFAULT_WAF_RATE_LIMIT))
+        if limit is None or not MIN_WAF_RATE_LIMIT <= limit <= MAX_WAF_RATE_LIMIT:
+            raise self.fail(
+                f"{key}.wafRateLimit",
+                f"must be a whole number of requests per 5 minutes from {MIN_WAF_RATE_LIMIT} "
+                f"to {MAX_WAF_RATE_LIMIT}",
+            )
+        return EdgeSettings(
+            cors_origins=tuple(origins),
+            throttling_rate_limit=float(rate),
+            throttling_burst_limit=burst,
+            graphql_auth=graphql_auth,
+            waf=waf,
+            waf_rate_limit=limit,
+        )
 
     def on_prem(self, key: str) -> OnPremSettings | None:
         raw = self.mapping(key)

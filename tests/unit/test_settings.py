@@ -9,6 +9,7 @@ import pytest
 from components.settings import (
     ConfigError,
     Environment,
+    GraphqlAuth,
     NatGateways,
     Role,
     Settings,
@@ -157,3 +158,53 @@ def test_a_secondary_lists_what_it_references_primary_first() -> None:
         "organization/active-active/primary",
         "organization/active-active/secondary",
     )
+
+
+def test_the_edge_defaults_to_no_cors_api_key_auth_and_no_waf() -> None:
+    settings = parse_settings("primary", PRIMARY, known_stacks=KNOWN)
+
+    assert settings.edge.cors_origins == ()
+    assert settings.edge.graphql_auth is GraphqlAuth.API_KEY
+    assert settings.edge.waf is False
+    assert settings.edge.throttling_rate_limit > 0
+
+
+def test_edge_config_is_read_from_its_one_key() -> None:
+    edge = {
+        "corsOrigins": ["https://shop.example.com"],
+        "throttlingRateLimit": 50,
+        "throttlingBurstLimit": 80,
+        "graphqlAuth": "iam",
+        "waf": True,
+        "wafRateLimit": 500,
+    }
+
+    settings = parse_settings("primary", {**PRIMARY, "edge": edge}, known_stacks=KNOWN)
+
+    assert settings.edge.cors_origins == ("https://shop.example.com",)
+    assert settings.edge.graphql_auth is GraphqlAuth.IAM
+    assert (settings.edge.throttling_rate_limit, settings.edge.throttling_burst_limit) == (50, 80)
+    assert (settings.edge.waf, settings.edge.waf_rate_limit) == (True, 500)
+
+
+@pytest.mark.parametrize(
+    ("edge", "key"),
+    [
+        ({"corsOrigins": ["https://shop.example.com/path"]}, "edge.corsOrigins"),
+        ({"corsOrigins": ["*", "https://shop.example.com"]}, "edge.corsOrigins"),
+        ({"throttlingRateLimit": 0}, "edge.throttlingRateLimit"),
+        ({"throttlingBurstLimit": 10_000}, "edge.throttlingBurstLimit"),
+        ({"graphqlAuth": "cognito"}, "edge.graphqlAuth"),
+        ({"waf": "yes"}, "edge.waf"),
+        ({"wafRateLimit": 5}, "edge.wafRateLimit"),
+        ({"cors": ["*"]}, "edge.cors"),
+    ],
+)
+def test_bad_edge_config_is_rejected_naming_the_field(edge: dict[str, Any], key: str) -> None:
+    assert rejected("primary", {**PRIMARY, "edge": edge}).key == key
+
+
+def test_a_legacy_origin_must_be_a_host_name_not_a_url() -> None:
+    error = rejected("primary", {**PRIMARY, "legacyOrigin": "https://legacy.example.com/api"})
+
+    assert error.key == "legacyOrigin"
