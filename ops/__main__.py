@@ -1,4 +1,4 @@
-"""`python -m ops`: plan, order, up and destroy the whole multi-stack deployment."""
+"""`python -m ops`: plan, order, build, deploy, destroy and fail over the whole deployment."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from components.settings import DEFAULT_ORGANIZATION, ConfigError
 from ops.build import BuildError, build_archives
+from ops.failover import FailoverError
 from ops.plan import render_tree
 from ops.simulate import SimulationError, simulate_deployment
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
@@ -30,8 +31,28 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--json", action="store_true", help="print one JSON document")
     commands.add_parser("order", help="print the deploy order")
     commands.add_parser("build", help="build the Lambda archives under build/lambda")
-    for name in ("up", "destroy"):
-        command = commands.add_parser(name, help=f"{name} every stack (needs the Pulumi CLI)")
+    failover = commands.add_parser(
+        "failover", help="promote a secondary: read-only, Aurora promotion, writes reopen"
+    )
+    failover.add_argument("--to", required=True, help="stack or region to promote")
+    kind = failover.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--planned",
+        action="store_true",
+        help="switchover: every region healthy, waits for zero lag, no data loss",
+    )
+    kind.add_argument(
+        "--unplanned",
+        action="store_true",
+        help="failover after an outage: may lose writes not yet replicated",
+    )
+    read_only = commands.add_parser(
+        "read-only", help="stop accepting writes everywhere (first step of a failover)"
+    )
+    read_only.add_argument("--via", required=True, help="a surviving stack or region to write in")
+    up = commands.add_parser("up", help="build, then deploy every stack in order (Pulumi CLI)")
+    destroy = commands.add_parser("destroy", help="destroy every stack in reverse (Pulumi CLI)")
+    for command in (up, destroy, failover, read_only):
         command.add_argument(
             "--organization",
             default=DEFAULT_ORGANIZATION,
@@ -58,12 +79,34 @@ def main(argv: list[str] | None = None) -> int:
             workspace = deploy.AutomationWorkspace(args.dir, args.organization)
             if args.command == "up":
                 deploy.up(stacks, workspace, build=build_archives)
-            else:
+            elif args.command == "destroy":
                 deploy.destroy(stacks, workspace)
-    except (ConfigError, DeploymentError, SimulationError, BuildError) as error:
+            else:
+                run_failover(args, {name: workspace.outputs(name) for name in stacks})
+    except (ConfigError, DeploymentError, SimulationError, BuildError, FailoverError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_failover(args: argparse.Namespace, outputs: dict[str, dict[str, object]]) -> None:
+    """Read-only mode or a promotion, against the deployed stacks' outputs."""
+    import boto3
+
+    from ops.failover import AuroraGlobalDatabase, ControlStore, Failover, topology_from_outputs
+
+    topology = topology_from_outputs(outputs)
+    # Everything is done from the region that survives: the target, or the one named.
+    region = topology.target(args.to if args.command == "failover" else args.via).region
+    database = AuroraGlobalDatabase(
+        topology.global_cluster_id, region, lambda service, r: boto3.client(service, region_name=r)
+    )
+    control = ControlStore(boto3.client("dynamodb", region_name=region), topology.table_name)
+    failover = Failover(topology, database, control)
+    if args.command == "read-only":
+        failover.read_only()
+    else:
+        failover.promote(args.to, planned=args.planned)
 
 
 if __name__ == "__main__":

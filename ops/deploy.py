@@ -78,3 +78,7 @@ class AutomationWorkspace:
     def destroy(self, stack: str) -> None:
         """`pulumi destroy` on one stack, streaming its output."""
         self._select(stack, {}).destroy(on_output=print)
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        """The outputs of one deployed stack."""
+        return {k: v.value for k, v in self._select(stack, {}).outputs().items()}
