@@ -31,6 +31,11 @@ MAX_ACU = 256.0
 DEFAULT_MIN_ACU = 0.5
 DEFAULT_MAX_ACU = 4.0
 DEFAULT_ENGINE_VERSION = "16.6"
+# 0 ACU (auto-pause) needs a recent Aurora PostgreSQL minor version per major version (AWS,
+# "Aurora Serverless v2 capacity"); older versions accept 0.5 ACU at least.
+AUTO_PAUSE_MIN_VERSIONS = {13: (13, 15), 14: (14, 12), 15: (15, 7), 16: (16, 3)}
+# How long an instance at 0 ACU stays idle before it pauses: AWS accepts 300 to 86,400 seconds.
+DEFAULT_SECONDS_UNTIL_AUTO_PAUSE = 300
 # HTTP API stage throttling; an account's regional quota is 10,000 requests a second.
 DEFAULT_THROTTLING_RATE = 100.0
 DEFAULT_THROTTLING_BURST = 200
@@ -94,6 +99,13 @@ class DatabaseSettings:
     min_capacity: float = DEFAULT_MIN_ACU
     max_capacity: float = DEFAULT_MAX_ACU
     engine_version: str = DEFAULT_ENGINE_VERSION
+    # Only used when min_capacity is 0.
+    seconds_until_auto_pause: int = DEFAULT_SECONDS_UNTIL_AUTO_PAUSE
+
+    @property
+    def auto_pause(self) -> bool:
+        """True when the config asks for 0 ACU: instances pause when idle."""
+        return self.min_capacity == 0
 
 
 @dataclass(frozen=True)
@@ -355,6 +367,18 @@ def _whole(value: Any) -> int | None:
     return value
 
 
+def _supports_auto_pause(version: str) -> bool:
+    """True when an Aurora PostgreSQL version accepts a minimum of 0 ACU."""
+    try:
+        parts = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        return False
+    major = parts[0]
+    if major not in AUTO_PAUSE_MIN_VERSIONS:
+        return major > max(AUTO_PAUSE_MIN_VERSIONS)
+    return parts >= AUTO_PAUSE_MIN_VERSIONS[major]
+
+
 class _Reader:
     """Reads typed values out of one stack's config, remembering which keys it has seen."""
 
@@ -444,7 +468,9 @@ class _Reader:
 
     def database(self, key: str) -> DatabaseSettings:
         raw = self.mapping(key) or {}
-        unknown = set(raw) - {"minCapacity", "maxCapacity", "engineVersion"}
+        unknown = set(raw) - {
+            "minCapacity", "maxCapacity", "engineVersion", "secondsUntilAutoPause"
+        }  # fmt: skip
         if unknown:
             raise self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key")
         capacities = {}
@@ -467,7 +493,21 @@ class _Reader:
         version = raw.get("engineVersion", DEFAULT_ENGINE_VERSION)
         if not isinstance(version, str | int | float) or isinstance(version, bool):
             raise self.fail(f"{key}.engineVersion", f"must be a version string, not {version!r}")
-        return DatabaseSettings(capacities["minCapacity"], capacities["maxCapacity"], str(version))
+        version = str(version)
+        if capacities["minCapacity"] == 0 and not _supports_auto_pause(version):
+            raise self.fail(
+                f"{key}.minCapacity",
+                f"0 ACU (auto-pause) needs Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 or later "
+                f"in its major version, not {version}",
+            )
+        pause = raw.get("secondsUntilAutoPause", DEFAULT_SECONDS_UNTIL_AUTO_PAUSE)
+        if isinstance(pause, bool) or not isinstance(pause, int) or not 300 <= pause <= 86_400:
+            raise self.fail(
+                f"{key}.secondsUntilAutoPause", f"must be 300 to 86400 seconds, not {pause!r}"
+            )
+        return DatabaseSettings(
+            capacities["minCapacity"], capacities["maxCapacity"], version, pause
+        )
 
     def domain(self, key: str) -> DomainSettings | None:
         raw = self.mapping(key)

@@ -126,6 +126,33 @@ def test_zero_acu_is_allowed_only_when_the_config_asks_for_it() -> None:
     assert settings.database.min_capacity == 0
 
 
+@pytest.mark.parametrize("version", ["16.2", "15.6", "14.11", "13.14", "12.22"])
+def test_zero_acu_on_an_engine_version_without_auto_pause_is_rejected(version: str) -> None:
+    # PITFALLS.md item 5: 0 ACU needs a recent engine version; AWS would reject the cluster.
+    database = {"minCapacity": 0, "engineVersion": version}
+
+    assert rejected("primary", {**PRIMARY, "database": database}).key == "database.minCapacity"
+
+
+@pytest.mark.parametrize("version", ["16.3", "16.6", "15.7", "14.12", "13.15", "17.4"])
+def test_zero_acu_on_an_engine_version_with_auto_pause_is_accepted(version: str) -> None:
+    database = {"minCapacity": 0, "engineVersion": version, "secondsUntilAutoPause": 600}
+
+    settings = parse_settings("primary", {**PRIMARY, "database": database})
+
+    assert settings.database.auto_pause
+    assert settings.database.seconds_until_auto_pause == 600
+
+
+@pytest.mark.parametrize("seconds", [299, 86_401, "soon", True])
+def test_an_auto_pause_delay_outside_what_aurora_accepts_is_rejected(seconds: Any) -> None:
+    database = {"minCapacity": 0, "secondsUntilAutoPause": seconds}
+
+    error = rejected("primary", {**PRIMARY, "database": database})
+
+    assert error.key == "database.secondsUntilAutoPause"
+
+
 def test_an_environment_other_than_dev_or_prod_is_rejected() -> None:
     assert rejected("primary", {**PRIMARY, "environment": "staging"}).key == "environment"
 
