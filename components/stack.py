@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from components.data import GlobalData, GlobalDataArgs, LakeReplica, PrimaryData
 from components.network import PeerNetwork, RegionalNetwork, RegionalNetworkArgs
 from components.settings import Settings, qualified_name, short_name
 
@@ -43,6 +44,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
         for name in settings.peer_stacks
     )
     network = RegionalNetwork(settings.stack, RegionalNetworkArgs(settings, peers))
+    data = global_data(settings, refs, network)
     return {
         "region": settings.region,
         "role": settings.role.value,
@@ -54,4 +56,37 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
         "dbSecurityGroupId": network.db_security_group_id,
         "transitGatewayId": network.transit_gateway_id,
         "transitGatewayRouteTableId": network.transit_gateway_route_table_id,
+        **data.exports(),
     }
+
+
+def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -> GlobalData:
+    """The data layer: a secondary reads the primary's outputs; the primary, in its converge
+    pass, reads each replica stack's lake bucket and key."""
+    primary = None
+    if settings.primary_stack:
+        primary = PrimaryData(
+            global_cluster_id=refs.output(settings.primary_stack, "globalClusterId"),
+            table_name=refs.output(settings.primary_stack, "tableName"),
+            table_arn=refs.output(settings.primary_stack, "tableArn"),
+            db_secret_arn=refs.output(settings.primary_stack, "dbSecretArn"),
+        )
+    replicas = tuple(
+        LakeReplica(
+            stack=name,
+            region=settings.peer(name).region,
+            bucket_arn=refs.output(name, "lakeBucketArn"),
+            kms_key_arn=refs.output(name, "kmsKeyArn"),
+        )
+        for name in settings.replica_stacks
+    )
+    return GlobalData(
+        settings.stack,
+        GlobalDataArgs(
+            settings=settings,
+            private_subnet_ids=network.private_subnet_ids,
+            db_security_group_id=network.db_security_group_id,
+            primary=primary,
+            lake_replicas=replicas,
+        ),
+    )

@@ -1,0 +1,727 @@
+"""GlobalData: the Aurora global database, the DynamoDB global table, the regional lake house.
+
+What is global and who owns it, with one stack per region:
+
+- Aurora PostgreSQL Global Database (Serverless v2). The primary stack owns the
+  ``GlobalCluster`` and the writer cluster; each secondary stack owns a cluster that joins
+  through the primary's exported ``globalClusterId``, with no credentials of its own.
+- The DynamoDB read model is a global table. The primary owns the ``Table`` and ignores its
+  ``replicas``; each secondary owns its own ``TableReplica`` (PITFALLS.md item 7).
+- Regional only: the WebSocket connections table, the idempotency table, the KMS key, the lake
+  bucket with its Glue catalog and Athena workgroup. The primary's lake bucket replicates to
+  every replica stack's bucket, configured in the primary's converge pass, once those exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.settings import PROJECT, Environment, Settings, short_name
+from components.tags import tags
+from functions.orders import read_model
+
+ENGINE = "aurora-postgresql"
+INSTANCE_CLASS = "db.serverless"
+DATABASE_NAME = "orders"
+MASTER_USERNAME = "orders_admin"
+POSTGRES_PORT = 5432
+
+# Backups and the lake's old versions are kept longer where the data is real.
+BACKUP_RETENTION_DAYS = {Environment.DEV: 1, Environment.PROD: 14}
+NONCURRENT_VERSION_DAYS = {Environment.DEV: 7, Environment.PROD: 90}
+KEY_DELETION_WINDOW_DAYS = {Environment.DEV: 7, Environment.PROD: 30}
+ATHENA_RESULTS_DAYS = 30
+
+# The lake's layout: order events as JSON lines under events/dt=YYYY-MM-DD/, Athena's results
+# under athena/. Only events/ is replicated: query results are this region's scratch.
+EVENTS_PREFIX = "events/"
+ATHENA_PREFIX = "athena/"
+EVENTS_TABLE = "order_events"
+EVENTS_PARTITION = "dt"
+EVENTS_FIRST_DAY = "2025-01-01"
+
+# Aurora rejects these characters in a master password.
+_PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+
+
+@dataclass(frozen=True)
+class PrimaryData:
+    """What a secondary reads of the primary stack's data layer: its exported outputs."""
+
+    global_cluster_id: pulumi.Input[str]
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    db_secret_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class LakeReplica:
+    """A replica stack's lake bucket and key, where the primary's lake replicates to."""
+
+    stack: str
+    region: str
+    bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class GlobalDataArgs:
+    """What one region's data layer needs.
+
+    ``primary`` is the primary stack's outputs (None in the primary itself); ``lake_replicas``
+    are the replica stacks' buckets, given only in the primary's converge pass.
+    """
+
+    settings: Settings
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    db_security_group_id: pulumi.Input[str]
+    primary: PrimaryData | None = None
+    lake_replicas: tuple[LakeReplica, ...] = ()
+
+
+def global_cluster_identifier(settings: Settings) -> str:
+    """The global database's name: one per project and environment in an account."""
+    return f"{PROJECT}-{settings.environment.value}"
+
+
+def glue_database_name(settings: Settings) -> str:
+    """The Glue database of the lake: the same name in every region, so queries port."""
+    return f"{PROJECT}_{settings.environment.value}_lake".replace("-", "_")
+
+
+class GlobalData(pulumi.ComponentResource):
+    """Aurora global membership, the DynamoDB global table or its replica, the lake bucket."""
+
+    global_cluster_id: pulumi.Output[str]
+    db_cluster_arn: pulumi.Output[str]
+    db_writer_endpoint: pulumi.Output[str]
+    db_reader_endpoint: pulumi.Output[str]
+    db_secret_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+    table_stream_arn: pulumi.Output[str]
+    connections_table_name: pulumi.Output[str]
+    idempotency_table_name: pulumi.Output[str]
+    lake_bucket_name: pulumi.Output[str]
+    lake_bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GlobalDataArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("active-active:components:GlobalData", name, None, opts)
+        settings = args.settings
+        if settings.is_primary != (args.primary is None):
+            raise ValueError("the primary owns the global data; every secondary names it")
+        if args.lake_replicas and not settings.is_primary:
+            raise ValueError("only the primary replicates its lake bucket")
+        child = pulumi.ResourceOptions(parent=self)
+
+        # One customer-managed key per region for Aurora, DynamoDB, S3 and SQS: a replica in
+        # another region cannot use this region's key.
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{PROJECT} {settings.stack} ({settings.region}): data at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS[settings.environment],
+            tags=tags(settings, f"{name}-key"),
+            opts=child,
+        )
+        self.kms_key_arn = key.arn
+
+        self._aurora(name, args, key)
+        self._read_model(name, args, key)
+        self._regional_tables(name, settings, key)
+        self._lake(name, args, key)
+
+        self.register_outputs(self.exports())
+
+    def exports(self) -> dict[str, pulumi.Output[Any]]:
+        """The stack outputs of the data layer, the same keys in every stack."""
+        return {
+            "globalClusterId": self.global_cluster_id,
+            "dbClusterArn": self.db_cluster_arn,
+            "dbWriterEndpoint": self.db_writer_endpoint,
+            "dbReaderEndpoint": self.db_reader_endpoint,
+            "dbSecretArn": self.db_secret_arn,
+            "tableName": self.table_name,
+            "tableArn": self.table_arn,
+            "tableStreamArn": self.table_stream_arn,
+            "connectionsTableName": self.connections_table_name,
+            "idempotencyTableName": self.idempotency_table_name,
+            "lakeBucketName": self.lake_bucket_name,
+            "lakeBucketArn": self.lake_bucket_arn,
+            "kmsKeyArn": self.kms_key_arn,
+        }
+
+    # Aurora ---------------------------------------------------------------------------------
+
+    def _aurora(self, name: str, args: GlobalDataArgs, key: aws.kms.Key) -> None:
+        """The global cluster and writer (primary), or a member cluster (secondary)."""
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        database = settings.database
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-db-subnets",
+            description=f"Aurora in the private subnets of {settings.stack}",
+            subnet_ids=args.private_subnet_ids,
+            tags=tags(settings, f"{name}-db-subnets"),
+            opts=child,
+        )
+        # 0 ACU only where the config asks for it (PITFALLS.md item 5); settings has already
+        # checked that the engine version supports it.
+        scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+            min_capacity=database.min_capacity,
+            max_capacity=database.max_capacity,
+            seconds_until_auto_pause=(
+                database.seconds_until_auto_pause if database.auto_pause else None
+            ),
+        )
+        common: dict[str, Any] = {
+            "engine": ENGINE,
+            "engine_mode": "provisioned",
+            "engine_version": database.engine_version,
+            "db_subnet_group_name": subnets.name,
+            "vpc_security_group_ids": [args.db_security_group_id],
+            "storage_encrypted": True,
+            "kms_key_id": key.arn,
+            "iam_database_authentication_enabled": True,
+            "serverlessv2_scaling_configuration": scaling,
+            "backup_retention_period": BACKUP_RETENTION_DAYS[settings.environment],
+            "deletion_protection": settings.is_prod,
+            "copy_tags_to_snapshot": True,
+            "enabled_cloudwatch_logs_exports": ["postgresql"],
+        }
+
+        if args.primary is None:
+            global_cluster = aws.rds.GlobalCluster(
+                f"{name}-global-db",
+                global_cluster_identifier=global_cluster_identifier(settings),
+                engine=ENGINE,
+                engine_version=database.engine_version,
+                database_name=DATABASE_NAME,
+                storage_encrypted=True,
+                deletion_protection=settings.is_prod,
+                # On destroy, members still attached are removed first, so the global
+                # cluster can go (PITFALLS.md item 4).
+                force_destroy=True,
+                opts=child,
+            )
+            # Managed master passwords are not supported for global database members
+            # (PITFALLS.md item 2): generate one, keep it only in Secrets Manager and in the
+            # cluster, both as secrets. The Lambdas use IAM database authentication.
+            password = random.RandomPassword(
+                f"{name}-db-password",
+                length=32,
+                special=True,
+                override_special=_PASSWORD_SPECIALS,
+                opts=child,
+            )
+            secret_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
+            cluster = aws.rds.Cluster(
+                f"{name}-db",
+                global_cluster_identifier=global_cluster.id,
+                database_name=DATABASE_NAME,
+                master_username=MASTER_USERNAME,
+                master_password=secret_password,
+                skip_final_snapshot=not settings.is_prod,
+                final_snapshot_identifier=f"{name}-db-final" if settings.is_prod else None,
+                tags=tags(settings, f"{name}-db"),
+                # Engine upgrades go through the GlobalCluster, which upgrades its members;
+                # after a switchover AWS sets a replication source on this cluster. Neither
+                # is a change to make here (pulumi-aws GlobalCluster docs; PITFALLS.md item 3).
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    ignore_changes=["engineVersion", "replicationSourceIdentifier"],
+                ),
+                **common,
+            )
+            secret = aws.secretsmanager.Secret(
+                f"{name}-db-secret",
+                description=f"Aurora master user of {global_cluster_identifier(settings)}",
+                kms_key_id=key.arn,
+                recovery_window_in_days=30 if settings.is_prod else 0,
+                tags=tags(settings, f"{name}-db-secret"),
+                opts=child,
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{name}-db-secret-value",
+                secret_id=secret.id,
+                secret_string=pulumi.Output.json_dumps(
+                    {
+                        "engine": "postgres",
+                        "username": MASTER_USERNAME,
+                        "password": secret_password,
+                        "host": cluster.endpoint,
+                        "port": POSTGRES_PORT,
+                        "dbname": DATABASE_NAME,
+                        "dbClusterIdentifier": cluster.cluster_identifier,
+                    }
+                ),
+                opts=child,
+            )
+            self.global_cluster_id = global_cluster.id
+            self.db_secret_arn = secret.arn
+            instance_name = f"{name}-db-writer"
+        else:
+            # A secondary joins through the primary's global cluster. It must not carry a
+            # master user or password: AWS answers "Cannot specify password for cross region
+            # replication cluster" (PITFALLS.md item 1). A perpetual diff on the global
+            # cluster id or the replication source, once applied, would take the cluster
+            # out of the global database, and engine upgrades come from the GlobalCluster:
+            # all three are ignored, as the pulumi-aws GlobalCluster docs advise (item 3).
+            cluster = aws.rds.Cluster(
+                f"{name}-db",
+                global_cluster_identifier=args.primary.global_cluster_id,
+                enable_global_write_forwarding=settings.write_forwarding or None,
+                # The primary's snapshots hold the data; a secondary's final snapshot would
+                # only repeat them.
+                skip_final_snapshot=True,
+                tags=tags(settings, f"{name}-db"),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    ignore_changes=[
+                        "engineVersion",
+                        "globalClusterIdentifier",
+                        "replicationSourceIdentifier",
+                    ],
+                ),
+                **common,
+            )
+            self.global_cluster_id = pulumi.Output.from_input(args.primary.global_cluster_id)
+            self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn)
+            instance_name = f"{name}-db-reader"
+
+        aws.rds.ClusterInstance(
+            instance_name,
+            cluster_identifier=cluster.id,
+            engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+            instance_class=INSTANCE_CLASS,
+            db_subnet_group_name=subnets.name,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            tags=tags(settings, instance_name),
+            opts=child,
+        )
+        self.db_cluster_arn = cluster.arn
+        # In a secondary the cluster endpoint becomes the writer after a failover (or
+        # forwards writes when write forwarding is on).
+        self.db_writer_endpoint = cluster.endpoint
+        self.db_reader_endpoint = cluster.reader_endpoint
+
+    # DynamoDB -------------------------------------------------------------------------------
+
+    def _read_model(self, name: str, args: GlobalDataArgs, key: aws.kms.Key) -> None:
+        """The read model's global table (primary) or this region's replica (secondary)."""
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        if args.primary is None:
+            table = aws.dynamodb.Table(
+                f"{name}-orders-table",
+                billing_mode="PAY_PER_REQUEST",
+                hash_key=read_model.PARTITION_KEY,
+                range_key=read_model.SORT_KEY,
+                attributes=[
+                    aws.dynamodb.TableAttributeArgs(name=attribute, type=kind)
+                    for attribute, kind in read_model.KEY_ATTRIBUTES
+                ],
+                # Explicit, or a perpetual diff tries to turn the stream off (PITFALLS.md
+                # item 8); global tables and the notifiers need new and old images.
+                stream_enabled=True,
+                stream_view_type="NEW_AND_OLD_IMAGES",
+                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                    enabled=True, kms_key_arn=key.arn
+                ),
+                ttl=aws.dynamodb.TableTtlArgs(
+                    attribute_name=read_model.TTL_ATTRIBUTE, enabled=True
+                ),
+                deletion_protection_enabled=settings.is_prod,
+                tags=tags(settings, f"{name}-orders-table"),
+                # Each secondary owns its TableReplica; `replicas` here would fight them and
+                # the primary's next update would delete them (PITFALLS.md item 7).
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"]),
+            )
+            self.table_name = table.name
+            self.table_arn = table.arn
+            self.table_stream_arn = table.stream_arn
+            return
+
+        replica = aws.dynamodb.TableReplica(
+            f"{name}-orders-replica",
+            global_table_arn=args.primary.table_arn,
+            kms_key_arn=key.arn,
+            point_in_time_recovery=True,
+            deletion_protection_enabled=settings.is_prod,
+            tags=tags(settings, f"{name}-orders-replica"),
+            opts=child,
+        )
+        # TableReplica has no stream ARN output (PITFALLS.md item 9): look the replica up in
+        # this region once it exists. Its ARN is the one this region's functions use.
+        local = aws.dynamodb.get_table_output(
+            name=args.primary.table_name,
+            region=settings.region,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[replica]),
+        )
+        self.table_name = pulumi.Output.from_input(args.primary.table_name)
+        self.table_arn = local.arn
+        self.table_stream_arn = local.stream_arn
+
+    def _regional_tables(self, name: str, settings: Settings, key: aws.kms.Key) -> None:
+        """WebSocket connections and idempotency records: per region, never replicated."""
+        common: dict[str, Any] = {
+            "billing_mode": "PAY_PER_REQUEST",
+            "server_side_encryption": aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=True, kms_key_arn=key.arn
+            ),
+            "deletion_protection_enabled": settings.is_prod,
+            "opts": pulumi.ResourceOptions(parent=self),
+        }
+        connections = aws.dynamodb.Table(
+            f"{name}-connections-table",
+            hash_key=read_model.CONNECTIONS_PARTITION_KEY,
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(
+                    name=read_model.CONNECTIONS_PARTITION_KEY, type="S"
+                ),
+                aws.dynamodb.TableAttributeArgs(
+                    name=read_model.CONNECTIONS_CUSTOMER_ATTRIBUTE, type="S"
+                ),
+            ],
+            global_secondary_indexes=[
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name=read_model.CONNECTIONS_CUSTOMER_INDEX,
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                            attribute_name=read_model.CONNECTIONS_CUSTOMER_ATTRIBUTE,
+                            key_type="HASH",
+                        )
+                    ],
+                    # The notifier needs only the connection ids (functions/read_side).
+                    projection_type="KEYS_ONLY",
+                )
+            ],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=read_model.TTL_ATTRIBUTE, enabled=True),
+            tags=tags(settings, f"{name}-connections-table"),
+            **common,
+        )
+        # The schema aws-lambda-powertools' DynamoDBPersistenceLayer expects by default.
+        idempotency = aws.dynamodb.Table(
+            f"{name}-idempotency-table",
+            hash_key=read_model.IDEMPOTENCY_PARTITION_KEY,
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(name=read_model.IDEMPOTENCY_PARTITION_KEY, type="S")
+            ],
+            ttl=aws.dynamodb.TableTtlArgs(
+                attribute_name=read_model.IDEMPOTENCY_TTL_ATTRIBUTE, enabled=True
+            ),
+            tags=tags(settings, f"{name}-idempotency-table"),
+            **common,
+        )
+        self.connections_table_name = connections.name
+        self.idempotency_table_name = idempotency.name
+
+    # Lake house -----------------------------------------------------------------------------
+
+    def _lake(self, name: str, args: GlobalDataArgs, key: aws.kms.Key) -> None:
+        """A private, versioned, encrypted bucket with its Glue catalog and Athena workgroup."""
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        # v7 `s3.Bucket`, with each setting its own resource (PITFALLS.md item 15).
+        bucket = aws.s3.Bucket(
+            f"{name}-lake",
+            force_destroy=not settings.is_prod,
+            tags=tags(settings, f"{name}-lake"),
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-lake-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-lake-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-lake-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-lake-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-lake-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                }
+            ),
+            # S3 rejects concurrent changes to a bucket's policy and its public access block.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lake-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_VERSION_DAYS[settings.environment]
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="athena-results",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=ATHENA_PREFIX),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=ATHENA_RESULTS_DAYS
+                    ),
+                ),
+            ],
+            # Noncurrent-version rules mean something only once versioning is on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        self._catalog(name, settings, bucket, key)
+        if args.lake_replicas:
+            self._replication(name, settings, bucket, versioning, key, args.lake_replicas)
+        self.lake_bucket_name = bucket.bucket
+        self.lake_bucket_arn = bucket.arn
+
+    def _catalog(
+        self, name: str, settings: Settings, bucket: aws.s3.Bucket, key: aws.kms.Key
+    ) -> None:
+        """Glue database and order-events table over the lake; an Athena workgroup."""
+        child = pulumi.ResourceOptions(parent=self)
+        database = aws.glue.CatalogDatabase(
+            f"{name}-lake-catalog",
+            name=glue_database_name(settings),
+            description="Order events of the active-active lake house, replicated per region",
+            tags=tags(settings, f"{name}-lake-catalog"),
+            opts=child,
+        )
+        events_location = pulumi.Output.concat("s3://", bucket.bucket, "/", EVENTS_PREFIX)
+        # Partition projection: Athena computes the dt=YYYY-MM-DD partitions itself, so
+        # no crawler and no partition upkeep.
+        aws.glue.CatalogTable(
+            f"{name}-lake-order-events",
+            database_name=database.name,
+            name=EVENTS_TABLE,
+            table_type="EXTERNAL_TABLE",
+            parameters={
+                "EXTERNAL": "TRUE",
+                "classification": "json",
+                "projection.enabled": "true",
+                f"projection.{EVENTS_PARTITION}.type": "date",
+                f"projection.{EVENTS_PARTITION}.format": "yyyy-MM-dd",
+                f"projection.{EVENTS_PARTITION}.range": f"{EVENTS_FIRST_DAY},NOW",
+                f"projection.{EVENTS_PARTITION}.interval": "1",
+                f"projection.{EVENTS_PARTITION}.interval.unit": "DAYS",
+                "storage.location.template": pulumi.Output.concat(
+                    events_location, EVENTS_PARTITION, "=${", EVENTS_PARTITION, "}/"
+                ),
+            },
+            partition_keys=[
+                aws.glue.CatalogTablePartitionKeyArgs(name=EVENTS_PARTITION, type="string")
+            ],
+            storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
+                location=events_location,
+                input_format="org.apache.hadoop.mapred.TextInputFormat",
+                output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+                    serialization_library="org.openx.data.jsonserde.JsonSerDe",
+                    parameters={"mapping.detail_type": "detail-type"},
+                ),
+                # The EventBridge envelope of the saga's domain events.
+                columns=[
+                    aws.glue.CatalogTableStorageDescriptorColumnArgs(name=column, type=kind)
+                    for column, kind in (
+                        ("id", "string"),
+                        ("detail_type", "string"),
+                        ("source", "string"),
+                        ("time", "string"),
+                        ("region", "string"),
+                        (
+                            "detail",
+                            "struct<orderId:string,customerId:string,status:string,version:bigint>",
+                        ),
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        aws.athena.Workgroup(
+            f"{name}-lake-queries",
+            description="SQL over this region's copy of the lake",
+            force_destroy=not settings.is_prod,
+            configuration=aws.athena.WorkgroupConfigurationArgs(
+                enforce_workgroup_configuration=True,
+                publish_cloudwatch_metrics_enabled=True,
+                result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
+                    output_location=pulumi.Output.concat(
+                        "s3://", bucket.bucket, "/", ATHENA_PREFIX
+                    ),
+                    encryption_configuration=aws.athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
+                        encryption_option="SSE_KMS", kms_key_arn=key.arn
+                    ),
+                ),
+            ),
+            tags=tags(settings, f"{name}-lake-queries"),
+            opts=child,
+        )
+
+    def _replication(
+        self,
+        name: str,
+        settings: Settings,
+        bucket: aws.s3.Bucket,
+        versioning: aws.s3.BucketVersioning,
+        key: aws.kms.Key,
+        replicas: tuple[LakeReplica, ...],
+    ) -> None:
+        """One replication configuration with a rule per replica stack (PITFALLS.md item 14).
+
+        A bucket has one replication configuration: a second would fight the first. Both
+        sides must be versioned first, and the destinations must exist, hence the converge
+        pass of the primary.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-lake-replication-role",
+            description="S3 replication of the lake's events to the replica regions",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            tags=tags(settings, f"{name}-lake-replication-role"),
+            opts=child,
+        )
+        destinations = [r.bucket_arn for r in replicas]
+        policy = aws.iam.RolePolicy(
+            f"{name}-lake-replication-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadSourceConfiguration",
+                            "Effect": "Allow",
+                            "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                            "Resource": [bucket.arn],
+                        },
+                        {
+                            "Sid": "ReadSourceVersions",
+                            "Effect": "Allow",
+                            "Action": [
+                                "s3:GetObjectVersionForReplication",
+                                "s3:GetObjectVersionAcl",
+                                "s3:GetObjectVersionTagging",
+                            ],
+                            "Resource": [pulumi.Output.concat(bucket.arn, "/*")],
+                        },
+                        {
+                            "Sid": "WriteReplicas",
+                            "Effect": "Allow",
+                            "Action": [
+                                "s3:ReplicateObject",
+                                "s3:ReplicateDelete",
+                                "s3:ReplicateTags",
+                            ],
+                            "Resource": [pulumi.Output.concat(d, "/*") for d in destinations],
+                        },
+                        {
+                            "Sid": "DecryptSource",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt"],
+                            "Resource": [key.arn],
+                        },
+                        {
+                            "Sid": "EncryptReplicas",
+                            "Effect": "Allow",
+                            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                            "Resource": [r.kms_key_arn for r in replicas],
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.s3.BucketReplicationConfig(
+            f"{name}-lake-replication",
+            bucket=bucket.id,
+            role=role.arn,
+            rules=[
+                aws.s3.BucketReplicationConfigRuleArgs(
+                    id=f"to-{short_name(replica.stack)}",
+                    status="Enabled",
+                    priority=priority,
+                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=EVENTS_PREFIX),
+                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                        status="Enabled"
+                    ),
+                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                            status="Enabled"
+                        )
+                    ),
+                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                        bucket=replica.bucket_arn,
+                        storage_class="STANDARD",
+                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                            replica_kms_key_id=replica.kms_key_arn
+                        ),
+                    ),
+                )
+                for priority, replica in enumerate(replicas, start=1)
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, policy]),
+        )
