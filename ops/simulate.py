@@ -311,6 +311,8 @@ def _physical_name(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
         "globalClusterIdentifier",
         "identifier",
     ):
+        if key == "globalClusterIdentifier" and type_ != "aws:rds/globalCluster:GlobalCluster":
+            continue  # a member cluster names the global cluster it joins, not itself
         given = inputs.get(key)
         if isinstance(given, str) and given:
             return given
