@@ -29,11 +29,25 @@ WILDCARD_ACTIONS: dict[str, str] = {
     "xray:PutTraceSegments": "X-Ray trace segments have no resource ARN",
     "xray:PutTelemetryRecords": "X-Ray telemetry has no resource ARN",
     "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARN (scoped by namespace)",
+    "dynamodb:ListStreams": "ListStreams names no table; the stream poller of an event source "
+    "mapping calls it",
     "ec2:CreateNetworkInterface": "Lambda's VPC ENIs are created before their ARN exists",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions support no resource scoping",
     "ec2:DeleteNetworkInterface": "Lambda's VPC ENIs are named by id only at run time",
     "ec2:AssignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
     "ec2:UnassignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
+    "xray:GetSamplingRules": "X-Ray sampling rules are read account-wide (Step Functions)",
+    "xray:GetSamplingTargets": "X-Ray sampling targets are account-wide (Step Functions)",
+    # Step Functions delivers its logs through CloudWatch Logs' vended log delivery, whose
+    # actions AWS documents with Resource "*" only.
+    "logs:CreateLogDelivery": "vended log delivery has no resource ARN",
+    "logs:GetLogDelivery": "vended log delivery has no resource ARN",
+    "logs:UpdateLogDelivery": "vended log delivery has no resource ARN",
+    "logs:DeleteLogDelivery": "vended log delivery has no resource ARN",
+    "logs:ListLogDeliveries": "vended log delivery has no resource ARN",
+    "logs:PutResourcePolicy": "the account's logs resource policy has no resource ARN",
+    "logs:DescribeResourcePolicies": "the account's logs resource policies have no ARN",
+    "logs:DescribeLogGroups": "Describe* over log groups supports no resource scoping",
 }
 
 _VPC_ACTIONS = [a for a in WILDCARD_ACTIONS if a.startswith("ec2:")]

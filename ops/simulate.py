@@ -199,6 +199,10 @@ _ID_PREFIXES = {
     "aws:ec2transitgateway/peeringAttachment:PeeringAttachment": "tgw-attach-",
     "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter": "tgw-attach-",
     "aws:kms/key:Key": "",
+    # API and health check ids are random strings, not the names given.
+    "aws:apigatewayv2/api:Api": "",
+    "aws:appsync/graphQLApi:GraphQLApi": "",
+    "aws:route53/healthCheck:HealthCheck": "",
 }
 
 
@@ -328,6 +332,7 @@ def _arn(type_: str, region: str, physical: str, resource_id: str) -> str:
     if module in _GLOBAL_SERVICES:
         return f"arn:aws:{module}::{ACCOUNT_ID}:{resource}/{physical}"
     shapes = {
+        "aws:appsync/graphQLApi:GraphQLApi": f"apis/{resource_id}",
         "aws:dynamodb/table:Table": f"table/{physical}",
         "aws:lambda/function:Function": f"function:{physical}",
         "aws:sqs/queue:Queue": physical,
@@ -339,12 +344,21 @@ def _arn(type_: str, region: str, physical: str, resource_id: str) -> str:
         "aws:rds/clusterInstance:ClusterInstance": f"db:{physical}",
         "aws:secretsmanager/secret:Secret": f"secret:{physical}-AbCdEf",
         "aws:cloudwatch/logGroup:LogGroup": f"log-group:{physical}",
+        "aws:cloudwatch/eventRule:EventRule": f"rule/{physical}",
+        "aws:cloudwatch/eventArchive:EventArchive": f"archive/{physical}",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": f"alarm:{physical}",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": f"deliverystream/{physical}",
     }
     if type_ == "aws:rds/globalCluster:GlobalCluster":
         return f"arn:aws:rds::{ACCOUNT_ID}:global-cluster:{physical}"
     service = {
-        "cloudwatch": "events" if "event" in kind.lower() else "logs",
+        "cloudwatch": "events"
+        if kind.startswith("Event")
+        else "logs"
+        if kind.startswith("Log")
+        else "cloudwatch",
         "sfn": "states",
+        "kinesis": "firehose" if kind.startswith("Firehose") else "kinesis",
         "ec2transitgateway": "ec2",
         "lambda": "lambda",
     }.get(module, module)
@@ -372,7 +386,8 @@ def _type_outputs(
             "bucketRegionalDomainName": f"{physical}.s3.{region}.amazonaws.com",
         },
         "aws:apigatewayv2/api:Api": {
-            "apiEndpoint": f"https://{resource_id}.execute-api.{region}.amazonaws.com",
+            "apiEndpoint": f"{'wss' if outputs.get('protocolType') == 'WEBSOCKET' else 'https'}"
+            f"://{resource_id}.execute-api.{region}.amazonaws.com",
             "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{resource_id}",
         },
         "aws:sqs/queue:Queue": {
@@ -384,6 +399,39 @@ def _type_outputs(
             "qualifiedArn": f"{outputs['arn']}:1",
         },
         "aws:kms/key:Key": {"keyId": resource_id},
+        "aws:appsync/graphQLApi:GraphQLApi": {
+            "uris": {
+                "GRAPHQL": f"https://{resource_id}.appsync-api.{region}.amazonaws.com/graphql",
+                "REALTIME": f"wss://{resource_id}.appsync-realtime-api.{region}.amazonaws.com"
+                "/graphql",
+            }
+        },
+        "aws:apigatewayv2/domainName:DomainName": {
+            "domainNameConfiguration": {
+                **(outputs.get("domainNameConfiguration") or {}),
+                "targetDomainName": f"d-{_short_hash(physical, region, length=10)}"
+                f".execute-api.{region}.amazonaws.com",
+                "hostedZoneId": f"Z{_short_hash(region, length=13).upper()}",
+            }
+        },
+        "aws:acm/certificate:Certificate": {
+            "domainValidationOptions": [
+                {
+                    # ACM asks for the same record for a name in every region of an account.
+                    "domainName": outputs.get("domainName"),
+                    "resourceRecordName": f"_{_short_hash(str(outputs.get('domainName')))}."
+                    f"{outputs.get('domainName')}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{_short_hash('v', str(outputs.get('domainName')))}"
+                    ".acm-validations.aws.",
+                }
+            ]
+        },
+        "aws:route53/record:Record": {"fqdn": str(outputs.get("name", "")).rstrip(".")},
+        "aws:cloudfront/distribution:Distribution": {
+            "domainName": f"d{_short_hash(physical, length=13)}.cloudfront.net",
+            "hostedZoneId": "Z2FDTNDATAQYW2",
+        },
         "random:index/randomPassword:RandomPassword": {
             "result": f"plan-{_short_hash(physical, length=24)}",
         },
