@@ -30,6 +30,8 @@ ENGINE = "aurora-postgresql"
 INSTANCE_CLASS = "db.serverless"
 DATABASE_NAME = "orders"
 MASTER_USERNAME = "orders_admin"
+# The user the functions connect as, with IAM database authentication (rds_iam).
+APP_USERNAME = "orders_app"
 POSTGRES_PORT = 5432
 
 # Backups and the lake's old versions are kept longer where the data is real.
@@ -100,6 +102,10 @@ class GlobalData(pulumi.ComponentResource):
 
     global_cluster_id: pulumi.Output[str]
     db_cluster_arn: pulumi.Output[str]
+    # For `rds-db:connect` ARNs: arn:aws:rds-db:<region>:<account>:dbuser:<this>/<user>.
+    db_cluster_resource_id: pulumi.Output[str]
+    # This region's instance: what a deploy-time connection (the migrator) waits for.
+    db_instance: aws.rds.ClusterInstance
     db_writer_endpoint: pulumi.Output[str]
     db_reader_endpoint: pulumi.Output[str]
     db_secret_arn: pulumi.Output[str]
@@ -296,7 +302,7 @@ class GlobalData(pulumi.ComponentResource):
             self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn)
             instance_name = f"{name}-db-reader"
 
-        aws.rds.ClusterInstance(
+        self.db_instance = aws.rds.ClusterInstance(
             instance_name,
             cluster_identifier=cluster.id,
             engine=aws.rds.EngineType.AURORA_POSTGRESQL,
@@ -308,6 +314,7 @@ class GlobalData(pulumi.ComponentResource):
             opts=child,
         )
         self.db_cluster_arn = cluster.arn
+        self.db_cluster_resource_id = cluster.cluster_resource_id
         # In a secondary the cluster endpoint becomes the writer after a failover (or
         # forwards writes when write forwarding is on).
         self.db_writer_endpoint = cluster.endpoint

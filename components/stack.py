@@ -6,8 +6,17 @@ from typing import Any
 
 import pulumi
 
-from components.data import GlobalData, GlobalDataArgs, LakeReplica, PrimaryData
+from components.data import (
+    APP_USERNAME,
+    DATABASE_NAME,
+    GlobalData,
+    GlobalDataArgs,
+    LakeReplica,
+    PrimaryData,
+)
+from components.lambdas import VpcPlacement
 from components.network import PeerNetwork, RegionalNetwork, RegionalNetworkArgs
+from components.orchestrator import WriteData, WriteOrchestrator, WriteOrchestratorArgs
 from components.settings import Settings, qualified_name, short_name
 
 
@@ -45,6 +54,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     )
     network = RegionalNetwork(settings.stack, RegionalNetworkArgs(settings, peers))
     data = global_data(settings, refs, network)
+    orchestrator = write_orchestrator(settings, refs, network, data)
     return {
         "region": settings.region,
         "role": settings.role.value,
@@ -57,7 +67,39 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
         "transitGatewayId": network.transit_gateway_id,
         "transitGatewayRouteTableId": network.transit_gateway_route_table_id,
         **data.exports(),
+        "stateMachineArn": orchestrator.state_machine_arn,
+        "eventBusArn": orchestrator.event_bus_arn,
+        "eventBusName": orchestrator.event_bus_name,
+        "writeFunctionArn": orchestrator.write_function_arn,
     }
+
+
+def write_orchestrator(
+    settings: Settings, refs: StackRefs, network: RegionalNetwork, data: GlobalData
+) -> WriteOrchestrator:
+    """The write path: a secondary forwards order requests to the primary's bus."""
+    return WriteOrchestrator(
+        settings.stack,
+        WriteOrchestratorArgs(
+            settings=settings,
+            vpc=VpcPlacement(network.private_subnet_ids, network.lambda_security_group_id),
+            data=WriteData(
+                kms_key_arn=data.kms_key_arn,
+                table_name=data.table_name,
+                db_cluster_resource_id=data.db_cluster_resource_id,
+                db_endpoint=data.db_writer_endpoint,
+                db_name=DATABASE_NAME,
+                db_user=APP_USERNAME,
+                lake_bucket_arn=data.lake_bucket_arn,
+                database_ready=(data.db_instance,),
+            ),
+            primary_event_bus_arn=(
+                refs.output(settings.primary_stack, "eventBusArn")
+                if settings.primary_stack
+                else None
+            ),
+        ),
+    )
 
 
 def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -> GlobalData:

@@ -1,0 +1,525 @@
+"""WriteOrchestrator as simulated: the saga, the bus and its routes, dead letters, least privilege.
+
+Each test reads the example deployment (primary us-east-1, secondaries eu-west-1 and
+ap-southeast-2) the way the plan shows it: resource inputs with every output resolved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from statelint.linter import Linter
+
+from components.lambdas import WILDCARD_ACTIONS
+from components.orchestrator import (
+    EVENT_SOURCE,
+    EVENTS_PREFIX,
+    MIGRATIONS_DIR,
+    ORDER_REQUESTED,
+    migrations_hash,
+)
+from functions.catalog import by_name, saga_function_names
+from ops.simulate import DeploymentResult, Resource, StackResult
+
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+BUS = "aws:cloudwatch/eventBus:EventBus"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
+QUEUE = "aws:sqs/queue:Queue"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+INVOCATION = "aws:lambda/invocation:Invocation"
+PERMISSION = "aws:lambda/permission:Permission"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+
+WRITE_SIDE = ("write_api", "projector", "migrator", *saga_function_names())
+# Services that invoke a Lambda function asynchronously (events are queued by Lambda).
+ASYNC_INVOKERS = {"events.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com"}
+
+
+def stacks(deployment: DeploymentResult) -> Iterator[StackResult]:
+    yield from deployment.stacks.values()
+
+
+def secondaries(deployment: DeploymentResult) -> list[StackResult]:
+    return [s for s in deployment.stacks.values() if s.role == "secondary"]
+
+
+def primary(deployment: DeploymentResult) -> StackResult:
+    return next(s for s in deployment.stacks.values() if s.role == "primary")
+
+
+def write_side(stack: StackResult) -> tuple[str, ...]:
+    """The write-side functions a stack runs: order_intake only where requests arrive."""
+    return (*WRITE_SIDE, "order_intake") if stack.role == "primary" else WRITE_SIDE
+
+
+def function(stack: StackResult, catalog_name: str) -> Resource:
+    handler = by_name()[catalog_name].handler
+    found = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == handler]
+    assert len(found) == 1, f"{stack.stack}: {len(found)} functions run {handler}"
+    return found[0]
+
+
+def environment(fn: Resource) -> dict[str, str]:
+    return dict(fn.inputs.get("environment", {}).get("variables", {}))
+
+
+def rules_matching(stack: StackResult, detail_type: str) -> list[Resource]:
+    """Rules whose pattern lets an event of this detail type from the orders source through."""
+    found = []
+    for rule in stack.of_type(RULE):
+        pattern = json.loads(rule.inputs["eventPattern"])
+        if pattern.get("source") != [EVENT_SOURCE]:
+            continue
+        types = pattern.get("detail-type", [])
+        allows = detail_type in types or any(
+            isinstance(t, dict) and detail_type not in t.get("anything-but", [detail_type])
+            for t in types
+        )
+        if allows:
+            found.append(rule)
+    return found
+
+
+def targets_of(stack: StackResult, rule: Resource) -> list[Resource]:
+    return [t for t in stack.of_type(TARGET) if t.inputs["rule"] == rule.outputs["name"]]
+
+
+def resource_with_arn(stack: StackResult, arn: str) -> Resource:
+    # A target or a mapping carries the ARN it points at as an input, not as its own.
+    found = [
+        r
+        for r in stack.resources
+        if r.custom and r.outputs.get("arn") == arn and r.inputs.get("arn") != arn
+    ]
+    assert len(found) == 1, f"{stack.stack}: {len(found)} resources with ARN {arn}"
+    return found[0]
+
+
+def consumer_of(stack: StackResult, queue_arn: str) -> Resource:
+    """The function an event source mapping feeds from this queue."""
+    mappings = [m for m in stack.of_type(SOURCE_MAPPING) if m.inputs["eventSourceArn"] == queue_arn]
+    assert len(mappings) == 1
+    return resource_with_arn(stack, mappings[0].inputs["functionName"])
+
+
+def statements(policy: Resource) -> list[dict[str, Any]]:
+    document = json.loads(policy.inputs["policy"])
+    found = document["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_policies(stack: StackResult, role_arn: str) -> list[Resource]:
+    role = resource_with_arn(stack, role_arn)
+    return [p for p in stack.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["id"]]
+
+
+# -- every stack --------------------------------------------------------------------------
+
+
+def test_every_stack_has_a_traced_logged_standard_state_machine_and_a_bus(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        machine = stack.one(STATE_MACHINE)
+        bus = stack.one(BUS)
+
+        assert machine.inputs["type"] == "STANDARD"
+        assert machine.inputs["tracingConfiguration"]["enabled"] is True
+        logging = machine.inputs["loggingConfiguration"]
+        assert logging["level"] in {"ERROR", "ALL"}
+        assert logging["logDestination"].startswith(f"arn:aws:logs:{stack.region}:")
+        # The execution input carries the payment token.
+        assert logging["includeExecutionData"] is False
+        assert stack.outputs["stateMachineArn"] == machine.outputs["arn"]
+        assert stack.outputs["eventBusArn"] == bus.outputs["arn"]
+        assert stack.outputs["eventBusName"] == bus.outputs["name"]
+        assert stack.outputs["writeFunctionArn"] == function(stack, "write_api").outputs["arn"]
+
+
+def test_every_bus_is_archived_for_replay(example_deployment: DeploymentResult) -> None:
+    for stack in stacks(example_deployment):
+        archive = stack.one(ARCHIVE)
+
+        assert archive.inputs["eventSourceArn"] == stack.one(BUS).outputs["arn"]
+        assert archive.inputs["retentionDays"] > 0
+
+
+def test_every_bus_has_the_same_name_as_global_endpoints_need(
+    example_deployment: DeploymentResult,
+) -> None:
+    # PITFALLS.md item 21: a global endpoint pairs two buses of the same name.
+    assert len({s.outputs["eventBusName"] for s in stacks(example_deployment)}) == 1
+
+
+def test_the_definition_with_arns_resolved_passes_statelint_and_names_only_own_lambdas(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        # Given the definition as the plan resolved it
+        definition = json.loads(stack.one(STATE_MACHINE).inputs["definition"])
+        own = {f.outputs["arn"] for f in stack.of_type(FUNCTION)}
+
+        # When statelint validates it / Then it finds nothing
+        assert Linter.validate(definition) == []
+        tasks = [s for s in definition["States"].values() if s["Type"] == "Task"]
+        resources = {t["Resource"] for t in tasks}
+        # And every task invokes a function of this very stack, one per saga action
+        assert resources <= own, resources - own
+        assert len(resources) == len(saga_function_names())
+        assert all(f":lambda:{stack.region}:" in r for r in resources)
+
+
+def test_the_state_machine_role_may_invoke_only_its_own_steps(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        machine = stack.one(STATE_MACHINE)
+        steps = {function(stack, name).outputs["arn"] for name in saga_function_names()}
+        invokable = {
+            resource
+            for policy in role_policies(stack, machine.inputs["roleArn"])
+            for statement in statements(policy)
+            if "lambda:InvokeFunction" in as_list(statement["Action"])
+            for resource in as_list(statement["Resource"])
+        }
+
+        assert {r.removesuffix(":*") for r in invokable} == steps
+
+
+def test_every_stack_projects_domain_events_through_a_queue_into_the_projector(
+    example_deployment: DeploymentResult,
+) -> None:
+    projector = by_name()["projector"].handler
+    for stack in stacks(example_deployment):
+        # Given the rules an OrderConfirmed event reaches
+        rules = rules_matching(stack, "OrderConfirmed")
+        consumers = {
+            consumer_of(stack, target.inputs["arn"]).inputs["handler"]
+            for rule in rules
+            for target in targets_of(stack, rule)
+            if target.inputs["arn"].startswith("arn:aws:sqs:")
+        }
+
+        # Then one of them feeds the projector
+        assert projector in consumers
+
+
+def test_domain_events_are_never_routed_as_order_requests(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        for rule in rules_matching(stack, "OrderConfirmed"):
+            assert rule not in rules_matching(stack, ORDER_REQUESTED)
+
+
+def test_write_side_functions_that_need_the_database_run_in_the_private_subnets(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        for name in write_side(stack):
+            fn = function(stack, name)
+            if by_name()[name].needs_database:
+                vpc = fn.inputs["vpcConfig"]
+                assert vpc["subnetIds"] == stack.outputs["privateSubnetIds"]
+                assert vpc["securityGroupIds"] == [stack.outputs["lambdaSecurityGroupId"]]
+            else:
+                assert not fn.inputs.get("vpcConfig")
+
+
+def test_each_write_side_function_has_the_environment_its_settings_module_reads(
+    example_deployment: DeploymentResult,
+) -> None:
+    from functions.orders.db import DatabaseSettings
+    from functions.orders.settings import ProjectorSettings, SagaSettings, WriteApiSettings
+
+    parsers = {
+        "write_api": [WriteApiSettings.from_env],
+        "projector": [ProjectorSettings.from_env, DatabaseSettings.from_env],
+        "migrator": [DatabaseSettings.from_env],
+        **{
+            name: [SagaSettings.from_env, DatabaseSettings.from_env]
+            for name in saga_function_names()
+        },
+    }
+    for stack in stacks(example_deployment):
+        for name, parse in parsers.items():
+            # Given the function's environment, as Lambda would pass it
+            env = environment(function(stack, name)) | {"AWS_REGION": stack.region}
+            # When its settings are parsed / Then nothing is missing or malformed
+            for parser in parse:
+                parser(env)
+        write = environment(function(stack, "write_api"))
+        assert write["STATE_MACHINE_ARN"] == stack.outputs["stateMachineArn"]
+        assert write["EVENT_BUS_NAME"] == stack.outputs["eventBusName"]
+        assert write["PRIMARY_REGION"] == primary(example_deployment).region
+
+
+def test_the_write_path_event_names_are_those_the_functions_use() -> None:
+    from functions.orders import aws, migrations
+
+    assert (EVENT_SOURCE, ORDER_REQUESTED) == (aws.EVENT_SOURCE, aws.ORDER_REQUESTED)
+    assert MIGRATIONS_DIR == migrations.MIGRATIONS_DIR
+
+
+# -- primary and secondaries ---------------------------------------------------------------
+
+
+def test_the_primary_routes_order_requests_through_intake_into_its_state_machine(
+    example_deployment: DeploymentResult,
+) -> None:
+    stack = primary(example_deployment)
+    # Given the one rule an OrderRequested event reaches in the primary
+    [rule] = rules_matching(stack, ORDER_REQUESTED)
+    [target] = targets_of(stack, rule)
+
+    # Then it goes to a queue whose consumer starts this stack's saga
+    consumer = consumer_of(stack, target.inputs["arn"])
+    assert consumer.inputs["handler"] == by_name()["order_intake"].handler
+    assert environment(consumer)["STATE_MACHINE_ARN"] == stack.one(STATE_MACHINE).outputs["arn"]
+
+
+def test_secondaries_forward_order_requests_to_the_primary_bus_from_its_outputs(
+    example_deployment: DeploymentResult,
+) -> None:
+    primary_bus = primary(example_deployment).outputs["eventBusArn"]
+    for stack in secondaries(example_deployment):
+        # Given the one rule an OrderRequested event reaches in a secondary
+        [rule] = rules_matching(stack, ORDER_REQUESTED)
+        [target] = targets_of(stack, rule)
+
+        # Then its target is the primary's bus, in the primary's region, with a role for it
+        assert target.inputs["arn"] == primary_bus
+        assert primary_bus != stack.outputs["eventBusArn"]
+        allowed = [
+            statement
+            for policy in role_policies(stack, target.inputs["roleArn"])
+            for statement in statements(policy)
+        ]
+        assert allowed == [
+            {
+                "Sid": "PutOnPrimaryBus",
+                "Effect": "Allow",
+                "Action": ["events:PutEvents"],
+                "Resource": primary_bus,
+            }
+        ]
+        # And nothing in a secondary starts a saga from a request
+        assert not [
+            t
+            for t in targets_of(stack, rule)
+            if t.inputs["arn"].startswith(("arn:aws:sqs:", "arn:aws:states:"))
+        ]
+
+
+def test_only_the_primary_runs_the_migrations_at_deploy_time(
+    example_deployment: DeploymentResult,
+) -> None:
+    stack = primary(example_deployment)
+    invocation = stack.one(INVOCATION)
+
+    assert invocation.inputs["functionName"] == function(stack, "migrator").outputs["name"]
+    assert invocation.inputs["triggers"] == {"migrations": migrations_hash()}
+    for secondary in secondaries(example_deployment):
+        assert secondary.of_type(INVOCATION) == []
+
+
+def test_the_migrations_trigger_changes_with_a_migration_file(tmp_path: Any) -> None:
+    (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x int);")
+    before = migrations_hash(tmp_path)
+
+    (tmp_path / "0002_b.sql").write_text("CREATE TABLE b (x int);")
+
+    assert migrations_hash(tmp_path) != before
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+def dead_letter_queue_is_watched(stack: StackResult, arn: str) -> None:
+    queue = resource_with_arn(stack, arn)
+    assert queue.type == QUEUE
+    assert queue.inputs["kmsMasterKeyId"].startswith(f"arn:aws:kms:{stack.region}:")
+    alarms = [
+        a
+        for a in stack.of_type(ALARM)
+        if a.inputs["namespace"] == "AWS/SQS"
+        and a.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
+        and a.inputs["dimensions"] == {"QueueName": queue.outputs["name"]}
+    ]
+    assert alarms, f"{stack.stack}: no depth alarm on {queue.name}"
+
+
+def test_every_rule_target_has_an_encrypted_watched_dead_letter_queue(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        assert stack.of_type(TARGET)
+        for target in stack.of_type(TARGET):
+            dlq = target.inputs.get("deadLetterConfig", {}).get("arn")
+            assert dlq, f"{stack.stack}: {target.name} has no dead-letter queue"
+            dead_letter_queue_is_watched(stack, dlq)
+
+
+def test_every_queue_a_function_consumes_redrives_to_a_watched_dead_letter_queue(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        sources = [
+            m for m in stack.of_type(SOURCE_MAPPING) if ":sqs:" in m.inputs["eventSourceArn"]
+        ]
+        assert sources
+        for mapping in sources:
+            queue = resource_with_arn(stack, mapping.inputs["eventSourceArn"])
+            assert queue.inputs["kmsMasterKeyId"].startswith(f"arn:aws:kms:{stack.region}:")
+            redrive = json.loads(queue.inputs["redrivePolicy"])
+            dead_letter_queue_is_watched(stack, redrive["deadLetterTargetArn"])
+            assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_asynchronously_invoked_function_has_a_dead_letter_destination(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        invoked_async = {
+            p.inputs["function"]
+            for p in stack.of_type(PERMISSION)
+            if p.inputs.get("principal") in ASYNC_INVOKERS
+        }
+        configured = {
+            c.inputs["functionName"]
+            for c in stack.of_type(INVOKE_CONFIG)
+            if c.inputs.get("destinationConfig", {}).get("onFailure", {}).get("destination")
+        }
+        assert invoked_async <= configured, invoked_async - configured
+
+
+def test_the_saga_alarms_on_failed_executions(example_deployment: DeploymentResult) -> None:
+    for stack in stacks(example_deployment):
+        machine = stack.one(STATE_MACHINE)
+        assert [
+            a
+            for a in stack.of_type(ALARM)
+            if a.inputs["metricName"] == "ExecutionsFailed"
+            and a.inputs["dimensions"] == {"StateMachineArn": machine.outputs["arn"]}
+        ]
+
+
+# -- IAM -----------------------------------------------------------------------------------
+
+
+def test_no_role_allows_a_wildcard_beyond_the_listed_exceptions(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        for policy in stack.of_type(ROLE_POLICY):
+            for statement in statements(policy):
+                actions = as_list(statement["Action"])
+                resources = as_list(statement["Resource"])
+                where = f"{stack.stack}: {policy.name} {statement.get('Sid')}"
+                # No action is a wildcard
+                assert not [a for a in actions if "*" in a], where
+                # "*" resources only for the actions AWS offers nothing narrower for
+                if "*" in resources:
+                    assert resources == ["*"], where
+                    assert set(actions) <= set(WILDCARD_ACTIONS), where
+
+
+def test_lambda_roles_reach_only_this_regions_resources(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        for name in write_side(stack):
+            for policy in role_policies(stack, function(stack, name).inputs["role"]):
+                for statement in statements(policy):
+                    for resource in as_list(statement["Resource"]):
+                        if resource == "*" or resource.startswith("arn:aws:execute-api:*:"):
+                            continue
+                        region = resource.split(":")[3]
+                        assert region in {"", stack.region}, f"{stack.stack} {name}: {resource}"
+
+
+def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        for name in write_side(stack):
+            if not by_name()[name].needs_database:
+                continue
+            fn = function(stack, name)
+            env = environment(fn)
+            connects = [
+                resource
+                for policy in role_policies(stack, fn.inputs["role"])
+                for statement in statements(policy)
+                if statement["Action"] == ["rds-db:connect"]
+                for resource in as_list(statement["Resource"])
+            ]
+            assert len(connects) == 1
+            prefix, _, user = connects[0].rpartition("/")
+            assert (
+                prefix.startswith(f"arn:aws:rds-db:{stack.region}:")
+                and ":dbuser:cluster-" in prefix
+            )
+            assert user == env["DB_USER"]
+
+
+# -- lake ----------------------------------------------------------------------------------
+
+
+def test_domain_events_reach_firehose_writing_under_the_glue_tables_location(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        stream = stack.one(FIREHOSE)
+        s3 = stream.inputs["extendedS3Configuration"]
+        table = next(
+            t
+            for t in stack.of_type(GLUE_TABLE)
+            if t.inputs["storageDescriptor"]["location"].endswith(f"/{EVENTS_PREFIX}")
+        )
+        location = table.inputs["storageDescriptor"]["location"]
+        [partition] = [k["name"] for k in table.inputs["partitionKeys"]]
+        date_format = table.inputs["parameters"][f"projection.{partition}.format"]
+
+        # The stream writes into the table's bucket, under its location, in the layout of
+        # its partition projection (events/dt=<date in the projection's format>/)
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        assert s3["bucketArn"] == f"arn:aws:s3:::{bucket}"
+        assert s3["prefix"] == f"{key}{partition}=!{{timestamp:{date_format}}}/"
+        assert table.inputs["parameters"]["storage.location.template"] == (
+            f"{location}{partition}=${{{partition}}}/"
+        )
+        assert not s3["errorOutputPrefix"].startswith(EVENTS_PREFIX)
+        assert s3["kmsKeyArn"].startswith(f"arn:aws:kms:{stack.region}:")
+        # And the lake rule delivers to it
+        rules = rules_matching(stack, "OrderConfirmed")
+        assert stream.outputs["arn"] in {
+            t.inputs["arn"] for r in rules for t in targets_of(stack, r)
+        }
+
+
+@pytest.mark.parametrize("detail_type", ["OrderPlaced", "PaymentDeclined", "OrderFailed"])
+def test_domain_events_go_to_the_lake_and_the_projector_but_not_the_request_route(
+    example_deployment: DeploymentResult, detail_type: str
+) -> None:
+    stack = primary(example_deployment)
+
+    reached = {r.name for r in rules_matching(stack, detail_type)}
+
+    assert reached == {r.name for r in rules_matching(stack, "OrderConfirmed")}
+    assert len(reached) == 2
