@@ -523,3 +523,19 @@ def test_domain_events_go_to_the_lake_and_the_projector_but_not_the_request_rout
 
     assert reached == {r.name for r in rules_matching(stack, "OrderConfirmed")}
     assert len(reached) == 2
+
+
+def test_in_five_regions_every_secondary_forwards_to_the_one_primary_bus(
+    five_region_deployment: DeploymentResult,
+) -> None:
+    primary_bus = primary(five_region_deployment).outputs["eventBusArn"]
+
+    forwarded = [
+        target.inputs["arn"]
+        for stack in secondaries(five_region_deployment)
+        for rule in rules_matching(stack, ORDER_REQUESTED)
+        for target in targets_of(stack, rule)
+    ]
+
+    assert forwarded == [primary_bus] * 4
+    assert len(primary(five_region_deployment).of_type(INVOCATION)) == 1
