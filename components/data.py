@@ -113,6 +113,7 @@ class GlobalData(pulumi.ComponentResource):
     table_arn: pulumi.Output[str]
     table_stream_arn: pulumi.Output[str]
     connections_table_name: pulumi.Output[str]
+    connections_table_arn: pulumi.Output[str]
     idempotency_table_name: pulumi.Output[str]
     lake_bucket_name: pulumi.Output[str]
     lake_bucket_arn: pulumi.Output[str]
@@ -430,6 +431,7 @@ class GlobalData(pulumi.ComponentResource):
             **common,
         )
         self.connections_table_name = connections.name
+        self.connections_table_arn = connections.arn
         self.idempotency_table_name = idempotency.name
 
     # Lake house -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from components.data import (
     LakeReplica,
     PrimaryData,
 )
+from components.edge import EdgeData, RegionalEdge, RegionalEdgeArgs, WriteApi
+from components.entry import GlobalEntry, GlobalEntryArgs
 from components.lambdas import VpcPlacement
 from components.network import PeerNetwork, RegionalNetwork, RegionalNetworkArgs
 from components.orchestrator import WriteData, WriteOrchestrator, WriteOrchestratorArgs
@@ -55,6 +57,9 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     network = RegionalNetwork(settings.stack, RegionalNetworkArgs(settings, peers))
     data = global_data(settings, refs, network)
     orchestrator = write_orchestrator(settings, refs, network, data)
+    edge = regional_edge(settings, refs, network, data, orchestrator)
+    if settings.is_primary and settings.domain is not None:
+        GlobalEntry(f"{settings.stack}-entry", GlobalEntryArgs(settings))
     return {
         "region": settings.region,
         "role": settings.role.value,
@@ -71,7 +76,55 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
         "eventBusArn": orchestrator.event_bus_arn,
         "eventBusName": orchestrator.event_bus_name,
         "writeFunctionArn": orchestrator.write_function_arn,
+        "httpApiUrl": edge.http_api_url,
+        "internalWriteUrl": edge.internal_write_url,
+        "websocketUrl": edge.websocket_url,
+        "graphqlUrl": edge.graphql_url,
+        "healthCheckId": edge.health_check_id,
+        "pageTokenSecretArn": edge.page_token_secret_arn,
     }
+
+
+def regional_edge(
+    settings: Settings,
+    refs: StackRefs,
+    network: RegionalNetwork,
+    data: GlobalData,
+    orchestrator: WriteOrchestrator,
+) -> RegionalEdge:
+    """The public APIs of this region over its own data; writes go to the write function."""
+    return RegionalEdge(
+        settings.stack,
+        RegionalEdgeArgs(
+            settings=settings,
+            # One code archive and dependency layer per stack, shared with the write path.
+            code=orchestrator.code,
+            data=EdgeData(
+                table_name=data.table_name,
+                table_arn=data.table_arn,
+                table_stream_arn=data.table_stream_arn,
+                connections_table_name=data.connections_table_name,
+                connections_table_arn=data.connections_table_arn,
+                kms_key_arn=data.kms_key_arn,
+                db_reader_endpoint=data.db_reader_endpoint,
+                db_cluster_resource_id=data.db_cluster_resource_id,
+                db_name=DATABASE_NAME,
+                db_user=APP_USERNAME,
+            ),
+            vpc=VpcPlacement(network.private_subnet_ids, network.lambda_security_group_id),
+            write=WriteApi(
+                function_arn=orchestrator.write_function_arn,
+                function_name=orchestrator.write_function_name,
+                environment=orchestrator.write_environment,
+                statements=orchestrator.write_statements,
+            ),
+            primary_page_token_secret_arn=(
+                refs.output(settings.primary_stack, "pageTokenSecretArn")
+                if settings.primary_stack
+                else None
+            ),
+        ),
+    )
 
 
 def write_orchestrator(
@@ -95,6 +148,12 @@ def write_orchestrator(
             ),
             primary_event_bus_arn=(
                 refs.output(settings.primary_stack, "eventBusArn")
+                if settings.primary_stack
+                else None
+            ),
+            # The primary's regional internal route, used until the control record exists.
+            primary_write_url=(
+                refs.output(settings.primary_stack, "internalWriteUrl")
                 if settings.primary_stack
                 else None
             ),

@@ -436,3 +436,46 @@ def test_the_public_hostname_aliases_the_distribution(with_domain: DeploymentRes
     assert dist.inputs["aliases"] == [DOMAIN["publicHostname"]]
     assert {r.inputs["type"] for r in aliases} == {"A", "AAAA"}
     assert all(r.inputs["aliases"][0]["name"] == dist.outputs["domainName"] for r in aliases)
+
+
+# --- The real program ----------------------------------------------------------------------
+
+
+def test_the_real_stacks_export_the_edge_and_read_their_own_regions_table(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        read = function(stack, "functions.read_api.handler.handler")
+        tables = [r for r in resources_in(policy_of(stack, read)) if ":dynamodb:" in r]
+
+        assert set(EDGE_OUTPUTS) <= set(stack.outputs)
+        assert read.inputs["environment"]["variables"]["TABLE_NAME"] == stack.outputs["tableName"]
+        assert tables == [stack.outputs["tableArn"]]
+        assert stack.outputs["tableArn"].split(":")[3] == stack.region
+
+
+def test_the_real_stacks_route_writes_to_the_orchestrators_write_function(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        integrations = {
+            i.outputs["id"]: i for i in stack.of_type("aws:apigatewayv2/integration:Integration")
+        }
+        for key in ("POST /orders", INTERNAL_WRITE_ROUTE):
+            target = routes(stack)[key].inputs["target"].removeprefix("integrations/")
+
+            assert (
+                integrations[target].inputs["integrationUri"] == stack.outputs["writeFunctionArn"]
+            )
+
+
+def test_the_notifier_reads_the_stream_of_its_own_regions_replica(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        notifier = function(stack, "functions.notifier.handler.handler")
+        (mapping,) = [
+            m for m in stack.of_type(MAPPING) if m.inputs["functionName"] == notifier.outputs["arn"]
+        ]
+
+        assert mapping.inputs["eventSourceArn"] == stack.outputs["tableStreamArn"]
