@@ -21,6 +21,7 @@ from components.entry import (
 )
 from ops.simulate import DeploymentResult, Resource, StackResult, simulate_deployment
 from ops.stackfiles import read_stack_files
+from tests.infra.conftest import Simulate
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
 
 EDGE_PROGRAM = Path(__file__).resolve().parent / "edge_program.py"
@@ -479,3 +480,28 @@ def test_the_notifier_reads_the_stream_of_its_own_regions_replica(
         ]
 
         assert mapping.inputs["eventSourceArn"] == stack.outputs["tableStreamArn"]
+
+
+def test_every_edge_function_policy_has_unique_statement_ids(
+    example_deployment: DeploymentResult,
+) -> None:
+    # IAM rejects a policy whose statements share a Sid; AppSync's function merges the read
+    # and the write path's statements.
+    for stack in example_deployment.stacks.values():
+        for handler in ("read_api", "health", "websocket", "notifier", "graphql"):
+            fn = function(stack, f"functions.{handler}.handler.handler")
+            sids = [s["Sid"] for s in policy_of(stack, fn)["Statement"] if "Sid" in s]
+
+            assert len(sids) == len(set(sids)), (stack.stack, handler, sids)
+
+
+def test_the_real_program_with_a_domain_routes_by_latency_and_fronts_only_the_primary(
+    simulate: Simulate,
+) -> None:
+    deployment = simulate(generated_configs(2, domain=DOMAIN, legacyOrigin=LEGACY))
+
+    for stack in deployment.stacks.values():
+        (record,) = latency_records(stack)
+        assert record.inputs["setIdentifier"] == stack.region
+        assert record.inputs["healthCheckId"] == stack.outputs["healthCheckId"] is not None
+    assert [n for n, s in deployment.stacks.items() if s.of_type(DISTRIBUTION)] == ["primary"]
