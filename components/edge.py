@@ -123,16 +123,9 @@ class RegionalEdgeArgs:
     # None until the write function exists: then there are no write routes, and placeOrder
     # answers with an error.
     write: WriteApi | None
-    # Secondaries: the primary's page-token secret (`pageTokenSecretArn`), replicated into
-    # every region by the primary's converge pass. None in the primary, which owns it.
+    # Secondaries: the primary's page-token secret (`pageTokenSecretArn`), whose value this
+    # region copies into its own secret. None in the primary, which makes the key.
     primary_page_token_secret_arn: pulumi.Input[str] | None = None
-
-
-def replica_arn(secret_arn: str, region: str) -> str:
-    """The ARN of a Secrets Manager replica: the primary secret's ARN in another region."""
-    parts = secret_arn.split(":")
-    parts[3] = region
-    return ":".join(parts)
 
 
 def api_key_expiry(today: datetime.date) -> str:
@@ -330,24 +323,28 @@ class RegionalEdge(pulumi.ComponentResource):
 
     def _page_token_secret(self, args: RegionalEdgeArgs) -> pulumi.Output[str]:
         """The key that signs `nextToken`: one value in every region, or a client routed to
-        another region mid-listing gets 400."""
+        another region mid-listing gets 400. Each region keeps its own copy, so the read path
+        never calls another region."""
         settings = self._settings
-        if not settings.is_primary:
-            if args.primary_page_token_secret_arn is None:
+        if settings.is_primary:
+            value: pulumi.Output[str] = random.RandomPassword(
+                f"{self._name}-page-token-key", length=64, special=False, opts=self._child
+            ).result
+        else:
+            if args.primary_page_token_secret_arn is None or settings.primary_stack is None:
                 raise ValueError(f"{settings.stack}: a secondary needs the primary's secret ARN")
-            return pulumi.Output.from_input(args.primary_page_token_secret_arn).apply(
-                lambda arn: replica_arn(arn, settings.region)
-            )
-        # Replicated into the regions of the converge pass's stacks, as the lake bucket is.
-        regions = sorted({settings.peer(s).region for s in settings.replica_stacks})
-        key = random.RandomPassword(
-            f"{self._name}-page-token-key", length=64, special=False, opts=self._child
-        )
+            # Copied at deploy time rather than replicated by Secrets Manager: replicas would be
+            # managed by the primary's converge pass, and its first pass (which omits the
+            # replica stacks) would delete them on every deployment.
+            value = aws.secretsmanager.get_secret_version_output(
+                secret_id=args.primary_page_token_secret_arn,
+                region=settings.peer(settings.primary_stack).region,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            ).secret_string
         secret = aws.secretsmanager.Secret(
             f"{self._name}-page-token-secret",
             name=f"{PROJECT}/{settings.stack}/page-token-key",
-            description="HMAC key of the read API's nextToken; the same in every region",
-            replicas=[aws.secretsmanager.SecretReplicaArgs(region=r) for r in regions],
+            description="HMAC key of the read API's nextToken; the same value in every region",
             recovery_window_in_days=30 if settings.is_prod else 0,
             tags=tags(settings, f"{self._name}-page-token-secret"),
             opts=self._child,
@@ -355,7 +352,7 @@ class RegionalEdge(pulumi.ComponentResource):
         aws.secretsmanager.SecretVersion(
             f"{self._name}-page-token-value",
             secret_id=secret.id,
-            secret_string=key.result,
+            secret_string=value,
             opts=self._child,
         )
         return secret.arn

@@ -242,6 +242,15 @@ class PlanMocks(pulumi.runtime.Mocks):
                 "dxGatewayId": a.get("dxGatewayId"),
                 "transitGatewayId": a.get("transitGatewayId"),
             },
+            # A stand-in value derived from the secret ARN: the plan never reads a real one.
+            "aws:secretsmanager/getSecretVersion:getSecretVersion": lambda a, r: {
+                "arn": a["secretId"],
+                "id": a["secretId"],
+                "secretId": a["secretId"],
+                "secretString": f"plan-secret-{_short_hash(str(a['secretId']), length=24)}",
+                "versionId": "plan-version",
+                "versionStages": ["AWSCURRENT"],
+            },
             "aws:dynamodb/getTable:getTable": lambda a, r: {
                 "name": a["name"],
                 "arn": f"arn:aws:dynamodb:{r}:{ACCOUNT_ID}:table/{a['name']}",
