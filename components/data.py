@@ -52,6 +52,41 @@ EVENTS_FIRST_DAY = "2025-01-01"
 _PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
 
+# Services that write into resources encrypted with the region's key on their own behalf, not
+# through a role of ours: EventBridge delivering to encrypted SQS queues (rule targets and
+# dead-letter queues), and CloudWatch alarms publishing to encrypted queues through SNS.
+KEY_SERVICE_PRINCIPALS = ("events.amazonaws.com", "sns.amazonaws.com")
+
+
+def key_policy(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The region key's policy: the account administers it through IAM, as the default policy
+    does, and the services above may encrypt for this account's resources only."""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")
+                    },
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ServicesEncryptForThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": list(KEY_SERVICE_PRINCIPALS)},
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ],
+        }
+    )
+
+
 @dataclass(frozen=True)
 class PrimaryData:
     """What a secondary reads of the primary stack's data layer: its exported outputs."""
@@ -135,6 +170,7 @@ class GlobalData(pulumi.ComponentResource):
             description=f"{PROJECT} {settings.stack} ({settings.region}): data at rest",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS[settings.environment],
+            policy=key_policy(aws.get_caller_identity_output().account_id),
             tags=tags(settings, f"{name}-key"),
             opts=child,
         )

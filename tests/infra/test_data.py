@@ -588,3 +588,21 @@ def test_five_regions_make_four_replicas_and_four_secondary_clusters_in_one_glob
     assert {c.inputs["globalClusterIdentifier"] for c in clusters} == {global_id}
     assert len({c.region for c in clusters}) == 4
     assert len(on_bucket(stack, REPLICATION, data(stack, BUCKET)).inputs["rules"]) == 4
+
+
+def test_eventbridge_may_encrypt_into_queues_with_the_region_key_for_this_account_only(
+    example_deployment: DeploymentResult,
+) -> None:
+    # Given the region keys that encrypt the SQS targets and dead-letter queues of the rules
+    for stack in example_deployment.stacks.values():
+        (key,) = stack.of_type("aws:kms/key:Key")
+        statements = json.loads(key.inputs["policy"])["Statement"]
+
+        # Then EventBridge may generate data keys, but only for this account's resources
+        service = [s for s in statements if "Service" in s.get("Principal", {})]
+        assert len(service) == 1
+        assert "events.amazonaws.com" in service[0]["Principal"]["Service"]
+        assert "kms:GenerateDataKey" in service[0]["Action"]
+        assert service[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+        # And the account keeps administering the key through IAM
+        assert any(s["Principal"].get("AWS", "").endswith(":root") for s in statements)
