@@ -252,6 +252,7 @@ class GlobalData(pulumi.ComponentResource):
                 # On destroy, members still attached are removed first, so the global
                 # cluster can go (PITFALLS.md item 4).
                 force_destroy=True,
+                tags=tags(settings, f"{name}-global-db"),
                 opts=child,
             )
             # Managed master passwords are not supported for global database members

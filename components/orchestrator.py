@@ -106,6 +106,8 @@ class WriteData:
     db_endpoint: pulumi.Input[str]
     db_name: str
     db_user: str
+    # The master user's secret (GlobalData's dbSecretArn): only the primary's migrator reads it.
+    db_secret_arn: pulumi.Input[str]
     lake_bucket_arn: pulumi.Input[str]
     # Resources the migrator must wait for (the writer instance): the invocation connects.
     database_ready: Sequence[pulumi.Resource] = ()
@@ -261,7 +263,9 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self._projection(code, bus)
         self._lake(bus)
 
-        migrator = self._function(code, "migrator", timeout=300)
+        migrator = self._function(
+            code, "migrator", timeout=300, statements=self._master_secret(), as_master=True
+        )
         if settings.is_primary:
             # Runs on create and whenever a migration file changes; a failure fails the
             # deploy. The migrator is idempotent and locks, so a re-run is harmless.
@@ -294,14 +298,20 @@ class WriteOrchestrator(pulumi.ComponentResource):
         environment: Mapping[str, pulumi.Input[str]] | None = None,
         statements: Sequence[Mapping[str, Any]] = (),
         timeout: int = 30,
+        as_master: bool = False,
     ) -> LambdaFunction:
-        """One write-side function; those that need the database get the VPC and IAM auth."""
+        """One write-side function; those that need the database get the VPC and IAM auth.
+
+        ``as_master``: the function logs in as the master user with the password of its secret
+        (the migrator), instead of as the IAM user.
+        """
         spec: HandlerSpec = by_name()[function]
         env = dict(environment or {})
         all_statements = list(statements)
         if spec.needs_database:
-            env |= self._database_environment()
-            all_statements.append(self._db_connect())
+            env |= self._database_environment(as_master)
+            if not as_master:
+                all_statements.append(self._db_connect())
         return LambdaFunction(
             f"{self._name}-{function.replace('_', '-')}",
             self._settings,
@@ -316,15 +326,14 @@ class WriteOrchestrator(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _database_environment(self) -> dict[str, pulumi.Input[str]]:
-        """The variables of functions.orders.db: this region's cluster endpoint, IAM user."""
+    def _database_environment(self, as_master: bool = False) -> dict[str, pulumi.Input[str]]:
+        """The variables of functions.orders.db: this region's cluster endpoint, and the IAM
+        user or (``as_master``) the master user's secret."""
         data = self._args.data
-        return {
-            "DB_HOST": data.db_endpoint,
-            "DB_PORT": "5432",
-            "DB_NAME": data.db_name,
-            "DB_USER": data.db_user,
-        }
+        login: dict[str, pulumi.Input[str]] = (
+            {"DB_SECRET_ARN": data.db_secret_arn} if as_master else {"DB_USER": data.db_user}
+        )
+        return {"DB_HOST": data.db_endpoint, "DB_PORT": "5432", "DB_NAME": data.db_name, **login}
 
     def _saga_environment(
         self, bus: aws.cloudwatch.EventBus, secret: aws.secretsmanager.Secret
@@ -374,6 +383,21 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 lambda v: f"arn:aws:rds-db:{region}:{v[0]}:dbuser:{v[1]}/{data.db_user}"
             ),
         }
+
+    def _master_secret(self) -> list[dict[str, Any]]:
+        """Reading the master user's secret: in the primary, whose region holds the secret and
+        the key that encrypts it; nowhere else, as only the primary migrates."""
+        if not self._settings.is_primary:
+            return []
+        return [
+            {
+                "Sid": "ReadMasterSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": self._args.data.db_secret_arn,
+            },
+            self._kms_via("secretsmanager"),
+        ]
 
     def _table_arn(self) -> pulumi.Output[str]:
         """This region's replica of the global table (never another region's)."""
@@ -636,6 +660,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
             batch_size=10,
             maximum_batching_window_in_seconds=1,
             function_response_types=["ReportBatchItemFailures"],
+            tags=tags(self._settings, f"{self._name}-{label}-source"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[consumer]),
         )
         return rule

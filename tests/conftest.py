@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.postgres import throwaway_cluster
 
+pytest_plugins = ("tests.support.simulation",)
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
