@@ -26,12 +26,14 @@ from components.settings import PROJECT, Environment, Settings, short_name
 from components.tags import tags
 from functions.orders import read_model
 
+# The user the functions connect as, with IAM database authentication (rds_iam): defined with
+# the functions, whose migration creates it; re-exported for the stack's wiring.
+from functions.orders.settings import APP_USERNAME as APP_USERNAME
+
 ENGINE = "aurora-postgresql"
 INSTANCE_CLASS = "db.serverless"
 DATABASE_NAME = "orders"
 MASTER_USERNAME = "orders_admin"
-# The user the functions connect as, with IAM database authentication (rds_iam).
-APP_USERNAME = "orders_app"
 POSTGRES_PORT = 5432
 
 # Backups and the lake's old versions are kept longer where the data is real.

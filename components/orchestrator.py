@@ -396,7 +396,8 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 "Action": ["secretsmanager:GetSecretValue"],
                 "Resource": self._args.data.db_secret_arn,
             },
-            self._kms_via("secretsmanager"),
+            # Reading a secret only decrypts it.
+            self._kms_via("secretsmanager", actions=["kms:Decrypt"]),
         ]
 
     def _table_arn(self) -> pulumi.Output[str]:
@@ -406,12 +407,14 @@ class WriteOrchestrator(pulumi.ComponentResource):
             lambda v: f"arn:aws:dynamodb:{region}:{v[0]}:table/{v[1]}"
         )
 
-    def _kms_via(self, service: str) -> dict[str, Any]:
+    def _kms_via(
+        self, service: str, actions: Sequence[str] = ("kms:Decrypt", "kms:GenerateDataKey")
+    ) -> dict[str, Any]:
         """Use of the region's key, only through one service of this region."""
         return {
             "Sid": f"RegionKeyVia{service.capitalize()}",
             "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Action": list(actions),
             "Resource": self._args.data.kms_key_arn,
             "Condition": {
                 "StringEquals": {

@@ -143,6 +143,7 @@ def write_orchestrator(
                 db_endpoint=data.db_writer_endpoint,
                 db_name=DATABASE_NAME,
                 db_user=APP_USERNAME,
+                db_secret_arn=data.db_secret_arn,
                 lake_bucket_arn=data.lake_bucket_arn,
                 database_ready=(data.db_instance,),
             ),

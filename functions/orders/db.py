@@ -1,17 +1,23 @@
-"""PostgreSQL connections with pg8000: a DSN in tests, an IAM auth token in AWS.
+"""PostgreSQL connections with pg8000: a DSN in tests; in AWS, an IAM token or the master secret.
 
 Environment (read once into :class:`DatabaseSettings`):
 
 - ``DATABASE_URL``: ``postgresql://user[:password]@host:port/db``; when set, it wins (tests,
   local runs).
-- ``DB_HOST``, ``DB_PORT`` (default 5432), ``DB_NAME``, ``DB_USER``: the Aurora endpoint and the
-  IAM-enabled database user; the password is a fresh IAM auth token
-  (``rds.generate_db_auth_token``), which lasts 15 minutes, so every new connection makes one.
-- ``DB_CA_BUNDLE``: optional path of the RDS CA bundle for TLS (IAM auth requires TLS).
+- ``DB_HOST``, ``DB_PORT`` (default 5432), ``DB_NAME``: the Aurora endpoint, and then one of:
+- ``DB_SECRET_ARN``: the master user's Secrets Manager secret, for the migrator alone (it
+  creates the app role and the schema). The secret is the JSON components/data.py stores; its
+  ``username`` and ``password`` are read for every new connection, so a rotated password is
+  picked up by the next one.
+- ``DB_USER``: the IAM-enabled database user (every other function); the password is a fresh
+  IAM auth token (``rds.generate_db_auth_token``), which lasts 15 minutes, so every new
+  connection makes one.
+- ``DB_CA_BUNDLE``: optional path of the RDS CA bundle for TLS (both logins in AWS use TLS).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +29,10 @@ from urllib.parse import unquote, urlsplit
 import pg8000.native
 
 
+class CredentialsUnavailable(RuntimeError):
+    """The login could not be obtained: Secrets Manager refused, or the secret is malformed."""
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """Where the database is and how to authenticate."""
@@ -30,14 +40,16 @@ class DatabaseSettings:
     host: str
     port: int
     database: str
-    user: str
+    # None only with ``secret_arn``: then the secret names the user.
+    user: str | None
     password: str | None = None
     iam_region: str | None = None
     ca_bundle: str | None = None
+    secret_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DatabaseSettings:
-        """Read DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME/DB_USER for IAM authentication."""
+        """Read DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME with DB_SECRET_ARN or DB_USER."""
         url = env.get("DATABASE_URL")
         if url:
             parts = urlsplit(url)
@@ -48,58 +60,106 @@ class DatabaseSettings:
                 user=unquote(parts.username or "postgres"),
                 password=unquote(parts.password) if parts.password else None,
             )
+        secret_arn = env.get("DB_SECRET_ARN") or None
+        if secret_arn is not None and len(secret_arn.split(":")) < 7:
+            raise RuntimeError(f"DB_SECRET_ARN must be a Secrets Manager ARN, got {secret_arn!r}")
         try:
             return cls(
                 host=env["DB_HOST"],
                 port=int(env.get("DB_PORT", "5432")),
                 database=env["DB_NAME"],
-                user=env["DB_USER"],
+                user=None if secret_arn else env["DB_USER"],
                 iam_region=env.get("AWS_REGION"),
                 ca_bundle=env.get("DB_CA_BUNDLE"),
+                secret_arn=secret_arn,
             )
         except KeyError as exc:
             raise RuntimeError(f"set DATABASE_URL or {exc.args[0]} for the database") from exc
 
 
-TokenMaker = Callable[[DatabaseSettings], str]
+@dataclass(frozen=True)
+class Credentials:
+    """The user and password of one new connection (no password: trust authentication)."""
+
+    user: str
+    password: str | None
 
 
-def iam_token_maker(rds_client: Any) -> TokenMaker:
-    """A token maker that asks RDS (``boto3.client("rds")``) for an IAM auth token."""
+Login = Callable[[DatabaseSettings], Credentials]
 
-    def make(settings: DatabaseSettings) -> str:
-        return str(
-            rds_client.generate_db_auth_token(
-                DBHostname=settings.host,
-                Port=settings.port,
-                DBUsername=settings.user,
-                Region=settings.iam_region,
-            )
+
+def iam_login(rds_client: Any) -> Login:
+    """Log in as ``settings.user`` with an IAM auth token from RDS (``boto3.client("rds")``)."""
+
+    def login(settings: DatabaseSettings) -> Credentials:
+        if settings.user is None:
+            raise CredentialsUnavailable("IAM authentication needs DB_USER")
+        token = rds_client.generate_db_auth_token(
+            DBHostname=settings.host,
+            Port=settings.port,
+            DBUsername=settings.user,
+            Region=settings.iam_region,
         )
+        return Credentials(settings.user, str(token))
 
-    return make
+    return login
+
+
+def master_secret_login(secrets_client: Any) -> Login:
+    """Log in as the master user of ``settings.secret_arn`` (``boto3.client("secretsmanager")``).
+
+    Only ``username`` and ``password`` are read: the secret's ``host`` is the primary's endpoint
+    when it was written, while ``DB_HOST`` is this region's writer, right after a switchover too.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError  # only in AWS, as boto3
+
+    def login(settings: DatabaseSettings) -> Credentials:
+        arn = settings.secret_arn
+        try:
+            text = secrets_client.get_secret_value(SecretId=arn)["SecretString"]
+        except (ClientError, BotoCoreError) as exc:
+            raise CredentialsUnavailable(f"cannot read the database secret {arn}: {exc}") from exc
+        try:
+            secret = json.loads(text)
+            user, password = secret["username"], secret["password"]
+        except (ValueError, TypeError, KeyError):
+            # Never chained: the parse error would carry the secret's text into the logs.
+            raise CredentialsUnavailable(
+                f"the database secret {arn} is not JSON with a username and a password"
+            ) from None
+        if not (isinstance(user, str) and isinstance(password, str) and user and password):
+            raise CredentialsUnavailable(
+                f"the database secret {arn} has an empty or non-string username or password"
+            )
+        return Credentials(user, password)
+
+    return login
 
 
 class Database:
     """One lazily opened connection, reopened after a failure; Lambda runs one event at a time."""
 
-    def __init__(self, settings: DatabaseSettings, token_maker: TokenMaker | None = None):
+    def __init__(self, settings: DatabaseSettings, login: Login | None = None):
         self._settings = settings
-        self._token_maker = token_maker
+        self._login = login
         self._conn: pg8000.native.Connection | None = None
 
     def _connect(self) -> pg8000.native.Connection:
         s = self._settings
-        password, context = s.password, None
-        if s.iam_region is not None and self._token_maker is not None:
-            password = self._token_maker(s)
-            context = ssl.create_default_context(cafile=s.ca_bundle)
+        if self._login is not None:
+            # Both logins of AWS send a secret (a token or the master password): TLS only.
+            credentials = self._login(s)
+            context: ssl.SSLContext | None = ssl.create_default_context(cafile=s.ca_bundle)
+        elif s.user is not None:
+            credentials, context = Credentials(s.user, s.password), None
+        else:
+            raise CredentialsUnavailable("DB_SECRET_ARN is set but no Secrets Manager login")
         return pg8000.native.Connection(
-            user=s.user,
+            user=credentials.user,
             host=s.host,
             port=s.port,
             database=s.database,
-            password=password,
+            password=credentials.password,
             ssl_context=context,
             timeout=10,
         )
@@ -135,10 +195,16 @@ class Database:
 
 
 def database_from_env(env: Mapping[str, str] = os.environ) -> Database:
-    """A Database from the environment, with an RDS token maker when IAM auth is used."""
+    """A Database from the environment, with the login its variables ask for."""
     settings = DatabaseSettings.from_env(env)
-    if settings.iam_region is None:
+    if settings.secret_arn is None and settings.iam_region is None:
         return Database(settings)
     import boto3  # only in AWS: tests and local runs connect with a DSN
 
-    return Database(settings, iam_token_maker(boto3.client("rds", region_name=settings.iam_region)))
+    if settings.secret_arn is not None:
+        # The secret's own region (arn:aws:secretsmanager:<region>:...), wherever this runs.
+        region = settings.secret_arn.split(":")[3]
+        return Database(
+            settings, master_secret_login(boto3.client("secretsmanager", region_name=region))
+        )
+    return Database(settings, iam_login(boto3.client("rds", region_name=settings.iam_region)))

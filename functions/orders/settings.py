@@ -27,6 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_CONTROL_CACHE_SECONDS = 10.0
+# The database role the functions connect as with an IAM auth token (``rds_iam``). The infra
+# imports it (through components/data.py) for ``DB_USER`` and ``rds-db:connect``;
+# functions/migrations/0002_app_role.sql creates it, and a test checks the SQL names this role.
+APP_USERNAME = "orders_app"
 
 
 class SettingsError(RuntimeError):

@@ -458,7 +458,8 @@ def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
 ) -> None:
     for stack in stacks(example_deployment):
         for name in write_side(stack):
-            if not by_name()[name].needs_database:
+            # The migrator logs in as the master user instead: see the master secret's tests.
+            if not by_name()[name].needs_database or name == "migrator":
                 continue
             fn = function(stack, name)
             env = environment(fn)
@@ -476,6 +477,67 @@ def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
                 and ":dbuser:cluster-" in prefix
             )
             assert user == env["DB_USER"]
+
+
+def test_only_the_primary_migrator_may_read_the_master_secret(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        # Given the master user's secret, which the primary owns and every stack exports
+        secret = stack.outputs["dbSecretArn"]
+
+        # When the roles of the stack that may read it are gathered
+        readers = {
+            policy.inputs["role"]
+            for policy in stack.of_type(ROLE_POLICY)
+            for statement in statements(policy)
+            if statement["Effect"] == "Allow"
+            and {"secretsmanager:GetSecretValue", "secretsmanager:*", "*"}
+            & set(as_list(statement["Action"]))
+            and {secret, "*"} & set(as_list(statement["Resource"]))
+        }
+
+        # Then only the primary's migrator may: it creates the app role, as the master user
+        migrator = function(stack, "migrator")
+        expected = (
+            {resource_with_arn(stack, migrator.inputs["role"]).outputs["id"]}
+            if stack.role == "primary"
+            else set()
+        )
+        assert readers == expected, stack.stack
+
+
+def test_the_migrator_logs_in_as_the_master_user_never_as_the_app_user(
+    example_deployment: DeploymentResult,
+) -> None:
+    stack = primary(example_deployment)
+    # Given the primary's migrator and what its role allows
+    migrator = function(stack, "migrator")
+    allowed = [
+        statement
+        for policy in role_policies(stack, migrator.inputs["role"])
+        for statement in statements(policy)
+    ]
+    secret = resource_with_arn(stack, stack.outputs["dbSecretArn"])
+
+    # Then it is told the master secret, and no IAM database user to connect as
+    env = environment(migrator)
+    assert env["DB_SECRET_ARN"] == secret.outputs["arn"]
+    assert "DB_USER" not in env
+    assert not [s for s in allowed if "rds-db:connect" in as_list(s["Action"])]
+    # And it may decrypt with the key that encrypts the secret, only through Secrets Manager
+    decrypts = [s for s in allowed if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert decrypts == [
+        {
+            "Sid": "RegionKeyViaSecretsmanager",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": secret.inputs["kmsKeyId"],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
+            },
+        }
+    ]
 
 
 # -- lake ----------------------------------------------------------------------------------
