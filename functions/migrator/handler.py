@@ -1,7 +1,9 @@
 """Lambda: apply pending SQL migrations; invoked at deploy time in the primary.
 
-Environment: the database variables of :mod:`functions.orders.db`. Returns
-``{"applied": [versions]}``; an empty list when the schema was already current.
+Environment: the database variables of :mod:`functions.orders.db`; in AWS, ``DB_SECRET_ARN``:
+the migrator logs in as the master user, the only one that may create the app role
+(``0002_app_role.sql``) and the tables. Returns ``{"applied": [versions]}``; an empty list
+when the schema was already current.
 """
 
 from __future__ import annotations
