@@ -7,7 +7,7 @@ the order and the calls are tested against a recording workspace instead.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,7 +16,10 @@ from ops.stackfiles import Pass, StackFile, deploy_order
 
 
 class Workspace(Protocol):
-    """What deploying needs from Pulumi: run `up` or `destroy` on one stack."""
+    """What deploying needs from Pulumi: whether a stack exists, `up` and `destroy`."""
+
+    def exists(self, stack: str) -> bool:
+        """Whether the stack has been created in the backend."""
 
     def up(self, stack: str, *, skip_replicas: bool) -> None:
         """Deploy one stack; ``skip_replicas`` on the primary's first pass."""
@@ -38,12 +41,24 @@ def destroy_order(order: list[Pass]) -> list[str]:
 def up(
     stacks: dict[str, StackFile], workspace: Workspace, build: Callable[[], object]
 ) -> list[Pass]:
-    """Build the Lambda archives, then deploy every pass in order; returns the passes run."""
+    """Build the Lambda archives, then deploy every pass in order; returns the passes run.
+
+    The primary's first pass skips replication only while a replica stack does not exist yet
+    (a reference to it would fail). Once they all exist it keeps replication: skipping it on
+    every deploy would remove the replication configuration until the converge pass, and
+    objects written in between would never be replicated.
+    """
     build()
-    order = deploy_order({name: f.settings for name, f in stacks.items()})
+    settings = {name: f.settings for name, f in stacks.items()}
+    order = deploy_order(settings)
+    passes = []
     for step in order:
+        if step.skip_replicas:
+            replicas = settings[step.stack].replica_stacks
+            step = replace(step, skip_replicas=not all(workspace.exists(r) for r in replicas))
         workspace.up(step.stack, skip_replicas=step.skip_replicas)
-    return order
+        passes.append(step)
+    return passes
 
 
 def destroy(stacks: dict[str, StackFile], workspace: Workspace) -> list[str]:
@@ -69,6 +84,18 @@ class AutomationWorkspace:
             work_dir=str(self.directory),
             opts=auto.LocalWorkspaceOptions(env_vars=env),
         )
+
+    def exists(self, stack: str) -> bool:
+        """Whether the backend has the stack."""
+        from pulumi import automation as auto
+
+        try:
+            auto.select_stack(
+                stack_name=qualified_name(stack, self.organization), work_dir=str(self.directory)
+            )
+        except auto.StackNotFoundError:
+            return False
+        return True
 
     def up(self, stack: str, *, skip_replicas: bool) -> None:
         """`pulumi up` on one stack, streaming its output."""

@@ -14,13 +14,18 @@ from tests.support.deployments import PROJECT_DIR, generated_configs, write_stac
 
 
 class RecordingWorkspace:
-    """Remembers every call instead of running Pulumi."""
+    """Remembers every call instead of running Pulumi; stacks exist once deployed."""
 
-    def __init__(self) -> None:
+    def __init__(self, existing: tuple[str, ...] = ()) -> None:
         self.calls: list[tuple[str, str, bool]] = []
+        self.existing = set(existing)
+
+    def exists(self, stack: str) -> bool:
+        return stack.rsplit("/", 1)[-1] in self.existing
 
     def up(self, stack: str, *, skip_replicas: bool) -> None:
         self.calls.append(("up", stack, skip_replicas))
+        self.existing.add(stack)
 
     def destroy(self, stack: str) -> None:
         self.calls.append(("destroy", stack, False))
@@ -42,6 +47,28 @@ def test_up_builds_first_then_deploys_primary_secondaries_and_converges() -> Non
         ("up", "secondary-ap", False),
         ("up", "primary", False),
     ]
+
+
+def test_a_redeploy_keeps_replication_on_the_primary_first_pass() -> None:
+    # Given every stack deployed before
+    workspace = RecordingWorkspace(existing=("primary", "secondary", "secondary-ap"))
+
+    # When everything is deployed again
+    deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
+
+    # Then no pass drops the replication configuration, even for a moment
+    assert [skip for _, _, skip in workspace.calls] == [False, False, False, False]
+
+
+def test_a_new_replica_stack_makes_the_first_pass_skip_replication_again() -> None:
+    # Given a deployment where secondary-ap is being added
+    workspace = RecordingWorkspace(existing=("primary", "secondary"))
+
+    deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
+
+    # Then the primary's first pass cannot reference it yet, and the converge pass does
+    assert workspace.calls[0] == ("up", "primary", True)
+    assert workspace.calls[-1] == ("up", "primary", False)
 
 
 def test_destroy_runs_in_reverse_with_the_primary_last() -> None:
