@@ -480,25 +480,39 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 raise SimulationError(f"duplicate resource URN {urn}: two resources share a name")
             self._taken.add(urn)
 
-    def ReadResource(self, request: Any) -> Any:
-        # StackReferences and `get` lookups arrive as reads.
-        response = super().ReadResource(request)
-        urn = response.urn
-        self._claim(urn)
+    def _record(
+        self,
+        request: Any,
+        urn: str,
+        inputs: dict[str, Any],
+        *,
+        region: str | None,
+        ignore_changes: list[str],
+        protect: bool,
+        custom: bool,
+    ) -> None:
         self.records[urn] = Resource(
             urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent or None,
-            region=None,
-            inputs=rpc.deserialize_properties(request.properties),
+            region=region,
+            inputs=inputs,
             outputs=dict(self.resources[urn].state),
             depends_on=list(request.dependencies),
-            ignore_changes=[],
-            protect=False,
+            ignore_changes=ignore_changes,
+            protect=protect,
             provider=request.provider or None,
-            custom=True,
+            custom=custom,
         )
+
+    def ReadResource(self, request: Any) -> Any:
+        # StackReferences and `get` lookups arrive as reads.
+        response = super().ReadResource(request)
+        self._claim(response.urn)
+        inputs = rpc.deserialize_properties(request.properties)
+        self._record(request, response.urn, inputs, region=None, ignore_changes=[],
+                     protect=False, custom=True)  # fmt: skip
         return response
 
     def RegisterResource(self, request: Any) -> Any:
@@ -508,7 +522,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._claim(urn)
         response = super().RegisterResource(request)
         inputs = rpc.deserialize_properties(request.object)
-        state = self.resources[urn].state
         if request.type.startswith("pulumi:providers:") and isinstance(inputs.get("region"), str):
             self.plan_mocks.provider_regions[urn] = inputs["region"]
         region = (
@@ -516,20 +529,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if request.type.startswith("pulumi:")
             else self.plan_mocks.region_of(inputs, request.provider or None)
         )
-        self.records[urn] = Resource(
-            urn=urn,
-            type=request.type,
-            name=request.name,
-            parent=request.parent or None,
-            region=region,
-            inputs=inputs,
-            outputs=dict(state),
-            depends_on=list(request.dependencies),
-            ignore_changes=list(request.ignoreChanges),
-            protect=bool(request.protect),
-            provider=request.provider or None,
-            custom=bool(request.custom),
-        )
+        self._record(request, urn, inputs, region=region,
+                     ignore_changes=list(request.ignoreChanges), protect=bool(request.protect),
+                     custom=bool(request.custom))  # fmt: skip
         return response
 
 
