@@ -56,8 +56,10 @@ _PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
 # Services that write into resources encrypted with the region's key on their own behalf, not
 # through a role of ours: EventBridge delivering to encrypted SQS queues (rule targets and
-# dead-letter queues), and CloudWatch alarms publishing to encrypted queues through SNS.
-KEY_SERVICE_PRINCIPALS = ("events.amazonaws.com", "sns.amazonaws.com")
+# dead-letter queues), SNS delivering to encrypted queues, and CloudWatch publishing alarms to
+# the encrypted alarm topic (AlarmTopic): without its principal here, alarms deploy and change
+# state but no notification is ever delivered.
+KEY_SERVICE_PRINCIPALS = ("events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com")
 
 
 def key_policy(account_id: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.alarms import metric_alarm
 from components.lambdas import (
     FunctionArgs,
     LambdaCode,
@@ -123,6 +124,8 @@ class RegionalEdgeArgs:
     # None until the write function exists: then there are no write routes, and placeOrder
     # answers with an error.
     write: WriteApi | None
+    # The region's alarm topic (AlarmTopic's ARN): the notifier's dead-letter alarm notifies it.
+    alarm_topic_arn: pulumi.Input[str]
     # Secondaries: the primary's page-token secret (`pageTokenSecretArn`), whose value this
     # region copies into its own secret. None in the primary, which makes the key.
     primary_page_token_secret_arn: pulumi.Input[str] | None = None
@@ -636,8 +639,11 @@ class RegionalEdge(pulumi.ComponentResource):
             tags=tags(settings, f"{name}-notifier-dlq"),
             opts=self._child,
         )
-        aws.cloudwatch.MetricAlarm(
+        metric_alarm(
             f"{name}-notifier-dlq-alarm",
+            settings,
+            args.alarm_topic_arn,
+            self._child,
             alarm_description="Order updates that could not be pushed after every retry",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
@@ -648,8 +654,6 @@ class RegionalEdge(pulumi.ComponentResource):
             threshold=0,
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
-            tags=tags(settings, f"{name}-notifier-dlq-alarm"),
-            opts=self._child,
         )
         notifier = self._function(
             "notifier",

@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import metric_alarm
 from components.data import EVENTS_PARTITION, EVENTS_PREFIX
 from components.lambdas import (
     WILDCARD_ACTIONS,
@@ -121,18 +122,16 @@ class WriteOrchestratorArgs:
     # The private subnets and the Lambda security group: Aurora is only reachable there.
     vpc: VpcPlacement
     data: WriteData
+    # The region's alarm topic (AlarmTopic's ARN): the dead-letter and saga alarms notify it.
+    alarm_topic_arn: pulumi.Input[str]
     # The stack's shared archives and layer; made here (and exposed as ``code``) when None.
     code: LambdaCode | None = None
     # Secondaries: the primary's bus, from the primary's outputs; None in the primary.
     primary_event_bus_arn: pulumi.Input[str] | None = None
     # Used only until the control record exists (first deploy): the primary's internal route.
     primary_write_url: pulumi.Input[str] | None = None
-    # The payment provider's API; its key is put in the secret this component creates.
-    payment_base_url: str = "https://payments.example.com"
     # Optional on-premises CRM endpoint that UpdateCustomer notifies.
     crm_url: str | None = None
-    # Where the dead-letter and failed-execution alarms notify (SNS topic ARNs).
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
 
 
 class WriteOrchestrator(pulumi.ComponentResource):
@@ -341,9 +340,12 @@ class WriteOrchestrator(pulumi.ComponentResource):
         """SagaSettings in functions.orders.settings."""
         env: dict[str, pulumi.Input[str]] = {
             "EVENT_BUS_NAME": bus.name,
-            "PAYMENT_BASE_URL": self._args.payment_base_url,
             "PAYMENT_API_KEY_SECRET_ARN": secret.arn,
         }
+        # Without `payments.baseUrl` the variable is absent, and the payment steps fail each
+        # order with PaymentNotConfigured rather than call a provider that is not there.
+        if self._settings.payments.base_url is not None:
+            env["PAYMENT_BASE_URL"] = self._settings.payments.base_url
         if self._args.crm_url:
             env["CRM_URL"] = self._args.crm_url
         return env
@@ -512,8 +514,11 @@ class WriteOrchestrator(pulumi.ComponentResource):
             opts=self._child,
         )
         # CompensationFailed is a Fail state: a failed execution means an order needs a person.
-        aws.cloudwatch.MetricAlarm(
+        metric_alarm(
             f"{name}-saga-failed",
+            settings,
+            self._args.alarm_topic_arn,
+            self._child,
             alarm_description="a checkout saga failed (a compensation kept failing)",
             namespace="AWS/States",
             metric_name="ExecutionsFailed",
@@ -524,9 +529,6 @@ class WriteOrchestrator(pulumi.ComponentResource):
             threshold=0,
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
-            alarm_actions=list(self._args.alarm_actions),
-            tags=tags(settings, f"{name}-saga-failed"),
-            opts=self._child,
         )
         return machine
 
@@ -547,8 +549,11 @@ class WriteOrchestrator(pulumi.ComponentResource):
     def _dead_letter_queue(self, label: str, purpose: str) -> aws.sqs.Queue:
         """A DLQ kept 14 days, with an alarm as soon as anything is in it."""
         queue = self._queue(f"{label}-dlq", message_retention_seconds=14 * 24 * 3600)
-        aws.cloudwatch.MetricAlarm(
+        metric_alarm(
             f"{self._name}-{label}-dlq-depth",
+            self._settings,
+            self._args.alarm_topic_arn,
+            self._child,
             alarm_description=f"dead letters: {purpose}",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
@@ -559,9 +564,6 @@ class WriteOrchestrator(pulumi.ComponentResource):
             threshold=0,
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
-            alarm_actions=list(self._args.alarm_actions),
-            tags=tags(self._settings, f"{self._name}-{label}-dlq-depth"),
-            opts=self._child,
         )
         return queue
 

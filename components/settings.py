@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -151,6 +152,15 @@ class OnPremSettings:
 
 
 @dataclass(frozen=True)
+class PaymentSettings:
+    """The payment provider the checkout saga calls; its API key lives in a secret."""
+
+    # None: the stack deploys, and the saga's payment steps fail every order with
+    # PaymentNotConfigured, naming this key, instead of calling a made-up provider.
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything one stack needs to know about itself and the stacks it references."""
 
@@ -171,6 +181,9 @@ class Settings:
     nat_gateways: NatGateways = NatGateways.SINGLE
     write_mode: WriteMode = WriteMode.SYNC
     write_forwarding: bool = False
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
+    # Where this region's alarm topic also sends email; None: the topic has no subscriber.
+    alarm_email: str | None = None
     # The settings of every stack this one references, read from their stack files, so that
     # facts a resource count depends on (a peer's region, CIDR, zones) are known up front.
     peers: tuple[Settings, ...] = ()
@@ -267,6 +280,8 @@ def parse_settings(
         nat_gateways=reader.enum("natGateways", NatGateways, default=NatGateways.SINGLE),
         write_mode=reader.enum("writeMode", WriteMode, default=WriteMode.SYNC),
         write_forwarding=reader.boolean("writeForwarding", default=False),
+        payments=reader.payments("payments"),
+        alarm_email=reader.email("alarmEmail"),
     )
     reader.reject_unknown()
     return settings
@@ -345,16 +360,19 @@ _STRUCTURED_KEYS = frozenset(
         "onPrem",
         "writeForwarding",
         "availabilityZones",
+        "payments",
     }
 )
 _KNOWN_KEYS = (
     "role", "vpcCidr", "environment", "primaryStack", "peerStacks", "replicaStacks", "database",
     "domain", "legacyOrigin", "edge", "onPrem", "availabilityZones", "natGateways", "writeMode",
-    "writeForwarding",
+    "writeForwarding", "payments", "alarmEmail",
 )  # fmt: skip
 
 
 _HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+# Deliberately loose: SNS is the judge of an address; this catches typos and URLs.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
 _ORIGIN = re.compile(r"https?://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+(:[0-9]{1,5})?")
 
 
@@ -529,6 +547,48 @@ class _Reader:
         if value is not None and not _HOSTNAME.fullmatch(value):
             raise self.fail(key, f"{value!r} is not a host name such as legacy.example.com")
         return value
+
+    def email(self, key: str) -> str | None:
+        value = self.optional_str(key)
+        if value is None:
+            return None
+        local, at, domain = value.rpartition("@")
+        if not (at and _EMAIL_LOCAL.fullmatch(local) and _HOSTNAME.fullmatch(domain.lower())):
+            raise self.fail(key, f"{value!r} is not an email address such as ops@example.com")
+        return value
+
+    def payments(self, key: str) -> PaymentSettings:
+        raw = self.mapping(key)
+        if raw is None:
+            return PaymentSettings()
+        known = ("baseUrl",)
+        unknown = set(raw) - set(known)
+        if unknown:
+            raise self.fail(
+                f"{key}.{sorted(unknown)[0]}", f"unknown key; known: {', '.join(known)}"
+            )
+        url = raw.get("baseUrl")
+        if not isinstance(url, str) or not url:
+            raise self.fail(f"{key}.baseUrl", "missing: the payment provider's https:// URL")
+        parts = urllib.parse.urlsplit(url)
+        try:
+            port = parts.port  # raises on a port that is not a number from 0 to 65535
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme != "https"
+            or not _HOSTNAME.fullmatch(parts.hostname or "")
+            or port == -1
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+        ):
+            raise self.fail(
+                f"{key}.baseUrl",
+                f"{url!r} is not an https URL such as https://api.payments.example "
+                "(no user, query or fragment: the API key goes in its secret)",
+            )
+        return PaymentSettings(base_url=url.rstrip("/"))
 
     def edge(self, key: str) -> EdgeSettings:
         raw = self.mapping(key) or {}

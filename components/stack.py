@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from components.alarms import AlarmTopic, AlarmTopicArgs
 from components.data import (
     APP_USERNAME,
     DATABASE_NAME,
@@ -56,8 +57,9 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     )
     network = RegionalNetwork(settings.stack, RegionalNetworkArgs(settings, peers))
     data = global_data(settings, refs, network)
-    orchestrator = write_orchestrator(settings, refs, network, data)
-    edge = regional_edge(settings, refs, network, data, orchestrator)
+    alarms = AlarmTopic(f"{settings.stack}-alarms", AlarmTopicArgs(settings, data.kms_key_arn))
+    orchestrator = write_orchestrator(settings, refs, network, data, alarms)
+    edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
     if settings.is_primary and settings.domain is not None:
         GlobalEntry(f"{settings.stack}-entry", GlobalEntryArgs(settings))
     return {
@@ -91,6 +93,7 @@ def regional_edge(
     network: RegionalNetwork,
     data: GlobalData,
     orchestrator: WriteOrchestrator,
+    alarms: AlarmTopic,
 ) -> RegionalEdge:
     """The public APIs of this region over its own data; writes go to the write function."""
     return RegionalEdge(
@@ -118,6 +121,7 @@ def regional_edge(
                 environment=orchestrator.write_environment,
                 statements=orchestrator.write_statements,
             ),
+            alarm_topic_arn=alarms.arn,
             primary_page_token_secret_arn=(
                 refs.output(settings.primary_stack, "pageTokenSecretArn")
                 if settings.primary_stack
@@ -128,7 +132,11 @@ def regional_edge(
 
 
 def write_orchestrator(
-    settings: Settings, refs: StackRefs, network: RegionalNetwork, data: GlobalData
+    settings: Settings,
+    refs: StackRefs,
+    network: RegionalNetwork,
+    data: GlobalData,
+    alarms: AlarmTopic,
 ) -> WriteOrchestrator:
     """The write path: a secondary forwards order requests to the primary's bus."""
     return WriteOrchestrator(
@@ -147,6 +155,7 @@ def write_orchestrator(
                 lake_bucket_arn=data.lake_bucket_arn,
                 database_ready=(data.db_instance,),
             ),
+            alarm_topic_arn=alarms.arn,
             primary_event_bus_arn=(
                 refs.output(settings.primary_stack, "eventBusArn")
                 if settings.primary_stack

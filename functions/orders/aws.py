@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.orders import read_model
 from functions.orders.domain import OrderRequest
+from functions.orders.errors import PaymentNotConfigured, TransientError
 from functions.orders.ports import (
     ControlRecord,
     ControlSource,
@@ -258,3 +259,36 @@ class DynamoViewWriter:
                 return False
             raise
         return True
+
+
+_SECRETS_TRANSIENT_CODES = {"ThrottlingException", "InternalServiceError"}
+
+
+class SecretsManagerApiKey:
+    """The payment provider's API key, read from its secret when first needed."""
+
+    def __init__(self, secretsmanager: Any, secret_arn: str):
+        self._client = secretsmanager
+        self._arn = secret_arn
+
+    def __call__(self) -> str:
+        """The secret's current value; PaymentNotConfigured while it has none."""
+        try:
+            value = self._client.get_secret_value(SecretId=self._arn).get("SecretString")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _SECRETS_TRANSIENT_CODES:
+                raise TransientError(f"payment API key secret: {exc}") from exc
+            if code != "ResourceNotFoundException":
+                raise  # AccessDenied and the like: a deploy problem, not worth a retry
+            # What GetSecretValue answers for a secret that exists but has no value yet.
+            value = None
+        except BotoCoreError as exc:
+            raise TransientError(f"payment API key secret: {exc}") from exc
+        if not value:
+            # The template creates the secret without a value: an operator sets it.
+            raise PaymentNotConfigured(
+                f"the payment API key secret {self._arn} has no value: set it with "
+                f"`aws secretsmanager put-secret-value --secret-id {self._arn}`"
+            )
+        return str(value)

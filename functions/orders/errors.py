@@ -27,6 +27,10 @@ class PaymentRejected(BusinessError):
     """The provider refused a request as invalid (a 4xx other than a decline)."""
 
 
+class PaymentNotConfigured(BusinessError):
+    """The stack names no payment provider, or the provider's API key secret has no value."""
+
+
 class CustomerRejected(BusinessError):
     """The customer record (or the on-premises CRM) refused the order."""
 

@@ -9,6 +9,10 @@ Provider API (what the adapter calls; the test stand-in serves the same):
 
 Every call carries ``Authorization: Bearer <key>`` and an ``Idempotency-Key`` derived from the
 order id and the operation, so a retried step never charges twice.
+
+A stack without ``payments.baseUrl`` gets ``UnconfiguredPaymentProvider``: orders are still
+reserved, and each then fails at AuthorizePayment with ``PaymentNotConfigured``, a cause the
+order keeps, instead of timing out against a provider that does not exist.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol
 
 from functions.orders.errors import (
     BusinessError,
     CaptureRejected,
     PaymentDeclined,
+    PaymentNotConfigured,
     PaymentRejected,
     TransientError,
 )
@@ -78,13 +84,58 @@ def post_json(
     return value if isinstance(value, dict) else {}
 
 
-class HttpPaymentProvider:
-    """The payment provider over HTTPS with an API key."""
+# The stack config key that names the provider: what an operator has to set.
+PAYMENTS_CONFIG_KEY = "active-active:payments.baseUrl"
 
-    def __init__(self, base_url: str, api_key: str, timeout_seconds: float = 5.0):
+
+class UnconfiguredPaymentProvider:
+    """Stands in while the stack names no provider: every call fails with PaymentNotConfigured.
+
+    A business error, not a transient one: retrying cannot configure the provider, so the
+    saga goes straight to its compensations and the order ends FAILED with this cause.
+    """
+
+    def _refuse(self) -> NoReturn:
+        raise PaymentNotConfigured(
+            f"no payment provider is configured: set {PAYMENTS_CONFIG_KEY} in the stack file "
+            "and the payment API key secret's value, then deploy"
+        )
+
+    def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
+        """Refuse: there is no provider to authorize with."""
+        self._refuse()
+
+    def capture(self, order_id: str, authorization_id: str, amount: int) -> str:
+        """Refuse: there is no provider to capture with."""
+        self._refuse()
+
+    def void(self, order_id: str, authorization_id: str) -> None:
+        """Refuse: there is no provider to void with."""
+        self._refuse()
+
+    def refund(self, order_id: str, capture_id: str, amount: int) -> str:
+        """Refuse: there is no provider to refund with."""
+        self._refuse()
+
+
+class HttpPaymentProvider:
+    """The payment provider over HTTPS with an API key.
+
+    ``api_key`` may be a function that fetches the key: it is called on the first provider
+    call only, so the saga's other steps run (and compensate) even when the key is missing.
+    """
+
+    def __init__(
+        self, base_url: str, api_key: str | Callable[[], str], timeout_seconds: float = 5.0
+    ):
         self._base = base_url.rstrip("/")
         self._key = api_key
         self._timeout = timeout_seconds
+
+    def _api_key(self) -> str:
+        if callable(self._key):
+            self._key = self._key()
+        return self._key
 
     def _call(
         self,
@@ -93,7 +144,10 @@ class HttpPaymentProvider:
         idempotency_key: str,
         business_error: type[BusinessError] = PaymentRejected,
     ) -> dict[str, Any]:
-        headers = {"authorization": f"Bearer {self._key}", "idempotency-key": idempotency_key}
+        headers = {
+            "authorization": f"Bearer {self._api_key()}",
+            "idempotency-key": idempotency_key,
+        }
         return post_json(self._base + path, payload, headers, self._timeout, business_error)
 
     def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:

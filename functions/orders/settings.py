@@ -14,7 +14,9 @@ Variables (all strings, as Lambda passes them):
 - ``FORWARD_TIMEOUT_SECONDS``: timeout of a forwarded write (default 3).
 - ``RETRY_AFTER_SECONDS``: the ``Retry-After`` of a READ_ONLY answer (default 30).
 - ``PAYMENT_BASE_URL``, and ``PAYMENT_API_KEY`` or ``PAYMENT_API_KEY_SECRET_ARN`` (Secrets
-  Manager): the payment provider. ``PAYMENT_TIMEOUT_SECONDS`` (default 5).
+  Manager): the payment provider. ``PAYMENT_TIMEOUT_SECONDS`` (default 5). Without
+  ``PAYMENT_BASE_URL`` (a stack with no ``payments.baseUrl``) the saga still runs, and its
+  payment steps fail each order with ``PaymentNotConfigured``.
 - ``CRM_URL``: optional on-premises CRM endpoint UpdateCustomer notifies;
   ``CRM_TIMEOUT_SECONDS`` (default 3).
 - The database variables of :mod:`functions.orders.db`.
@@ -104,7 +106,8 @@ class SagaSettings:
 
     region: str
     event_bus_name: str
-    payment_base_url: str
+    # None: no provider is configured; the payment steps refuse every order.
+    payment_base_url: str | None
     payment_api_key: str | None
     payment_api_key_secret_arn: str | None
     payment_timeout_seconds: float
@@ -121,7 +124,7 @@ class SagaSettings:
         return cls(
             region=_required(env, "AWS_REGION"),
             event_bus_name=_required(env, "EVENT_BUS_NAME"),
-            payment_base_url=_required(env, "PAYMENT_BASE_URL").rstrip("/"),
+            payment_base_url=env.get("PAYMENT_BASE_URL", "").strip().rstrip("/") or None,
             payment_api_key=key,
             payment_api_key_secret_arn=secret,
             payment_timeout_seconds=_number(env, "PAYMENT_TIMEOUT_SECONDS", 5.0),

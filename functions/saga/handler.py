@@ -16,11 +16,15 @@ import boto3
 import pg8000.exceptions
 from aws_lambda_powertools.logging import Logger
 
-from functions.orders.aws import EventBridgeDomainEvents
+from functions.orders.aws import EventBridgeDomainEvents, SecretsManagerApiKey
 from functions.orders.crm import HttpCrm
 from functions.orders.db import Database, database_from_env
 from functions.orders.errors import TransientError
-from functions.orders.payments import HttpPaymentProvider
+from functions.orders.payments import (
+    HttpPaymentProvider,
+    PaymentProvider,
+    UnconfiguredPaymentProvider,
+)
 from functions.orders.settings import SagaSettings
 from functions.orders.steps import CheckoutSteps
 from functions.orders.store import PostgresOrderStore
@@ -41,21 +45,28 @@ def steps() -> CheckoutSteps:
     """The steps with their adapters, built once per container."""
     settings = SagaSettings.from_env()
     session = boto3.session.Session(region_name=settings.region)
-    api_key = settings.payment_api_key
-    if api_key is None:
-        secrets = session.client("secretsmanager")
-        api_key = secrets.get_secret_value(SecretId=settings.payment_api_key_secret_arn)[
-            "SecretString"
-        ]
     crm = HttpCrm(settings.crm_url, settings.crm_timeout_seconds) if settings.crm_url else None
     return CheckoutSteps(
         store=PostgresOrderStore(database()),
-        payments=HttpPaymentProvider(
-            settings.payment_base_url, str(api_key), settings.payment_timeout_seconds
-        ),
+        payments=payment_provider(settings, session),
         events=EventBridgeDomainEvents(session.client("events"), settings.event_bus_name),
         crm=crm,
     )
+
+
+def payment_provider(settings: SagaSettings, session: Any) -> PaymentProvider:
+    """The configured provider, its key read on first use; a refusing one when none is set."""
+    if settings.payment_base_url is None:
+        return UnconfiguredPaymentProvider()
+    api_key: str | Callable[[], str]
+    if settings.payment_api_key is not None:
+        api_key = settings.payment_api_key
+    else:
+        assert settings.payment_api_key_secret_arn is not None  # SagaSettings checks one is set
+        api_key = SecretsManagerApiKey(
+            session.client("secretsmanager"), settings.payment_api_key_secret_arn
+        )
+    return HttpPaymentProvider(settings.payment_base_url, api_key, settings.payment_timeout_seconds)
 
 
 def _run(

@@ -57,6 +57,7 @@ edge = RegionalEdge(
             environment={"TABLE_NAME": table, "STATE_MACHINE_ARN": f"arn:{region}:saga"},
             statements=[],
         ),
+        alarm_topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:{PROJECT}-{stack}-alarms",
         primary_page_token_secret_arn=(
             None
             if settings.is_primary

@@ -23,6 +23,8 @@ from components.orchestrator import (
 )
 from functions.catalog import by_name, saga_function_names
 from ops.simulate import DeploymentResult, Resource, StackResult
+from tests.infra.conftest import SimulateOne
+from tests.support.deployments import generated_configs
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 BUS = "aws:cloudwatch/eventBus:EventBus"
@@ -40,6 +42,8 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
 WRITE_SIDE = ("write_api", "projector", "migrator", *saga_function_names())
 # Services that invoke a Lambda function asynchronously (events are queued by Lambda).
@@ -274,6 +278,53 @@ def test_the_write_path_event_names_are_those_the_functions_use() -> None:
 
     assert (EVENT_SOURCE, ORDER_REQUESTED) == (aws.EVENT_SOURCE, aws.ORDER_REQUESTED)
     assert MIGRATIONS_DIR == migrations.MIGRATIONS_DIR
+
+
+# -- the payment provider ------------------------------------------------------------------
+
+
+def test_the_saga_calls_the_payment_provider_the_stack_file_names(
+    simulate_one: SimulateOne,
+) -> None:
+    from functions.orders.settings import SagaSettings
+
+    # Given a stack file that names the provider
+    configs = generated_configs(1, payments={"baseUrl": "https://api.payments.example/"})
+    stack = simulate_one("primary", configs)
+
+    # Then every saga function calls it, as its settings module reads it
+    for name in saga_function_names():
+        env = environment(function(stack, name)) | {"AWS_REGION": stack.region}
+        assert SagaSettings.from_env(env).payment_base_url == "https://api.payments.example"
+
+
+def test_without_a_payment_provider_no_saga_function_is_given_a_made_up_one(
+    example_deployment: DeploymentResult,
+) -> None:
+    from functions.orders.settings import SagaSettings
+
+    # Given the example stacks, which name no provider
+    for stack in stacks(example_deployment):
+        for name in saga_function_names():
+            env = environment(function(stack, name)) | {"AWS_REGION": stack.region}
+            # Then the functions know there is none (and refuse payments with a clear error)
+            assert SagaSettings.from_env(env).payment_base_url is None
+
+
+def test_the_payment_api_key_secret_has_the_documented_name_and_no_value_in_state(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        # Given the secret the saga functions read the key from
+        (arn,) = {
+            environment(function(stack, n))["PAYMENT_API_KEY_SECRET_ARN"]
+            for n in saga_function_names()
+        }
+        secret = resource_with_arn(stack, arn)
+        # Then it is named as the README tells an operator to find it
+        assert secret.inputs["name"] == f"active-active/{stack.stack}/payment-api-key"
+        # And its value is set out of band, never by the program (so never in Pulumi state)
+        assert not [v for v in stack.of_type(SECRET_VERSION) if v.inputs["secretId"] == arn]
 
 
 # -- primary and secondaries ---------------------------------------------------------------

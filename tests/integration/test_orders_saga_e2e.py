@@ -349,6 +349,61 @@ def test_a_transient_provider_error_that_recovers_ends_confirmed(world: World) -
     assert len(world.calls("/v1/authorizations")) == 2 and keys == {f"{order_id}:authorize"}
 
 
+def test_without_a_payment_provider_orders_fail_naming_the_config_key_and_page_no_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stack file with no payments.baseUrl (the functions get no PAYMENT_BASE_URL)
+    monkeypatch.delenv("PAYMENT_BASE_URL")
+    saga_handler.steps.cache_clear()
+    # When an order is placed
+    order_id = world.run()
+    # Then the order was reserved and failed with a cause that says what to configure
+    status, cause, payment = world.order(order_id)
+    assert status == "FAILED" and cause is not None and cause.startswith("PaymentNotConfigured")
+    assert "active-active:payments.baseUrl" in cause
+    assert payment == "PENDING"
+    # And nothing was called, and the saga compensated cleanly: no failed execution, no page
+    assert world.calls("/v1/authorizations") == []
+    assert world.compensations(order_id) == ["VoidAuthorization", "CancelOrder"]
+    assert world.wait(order_id)["status"] == "SUCCEEDED"
+
+
+def test_an_api_key_secret_without_a_value_fails_orders_naming_the_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the payment API key secret as the stack creates it: no value yet
+    secrets = boto3.client("secretsmanager", region_name=PRIMARY)
+    arn = secrets.create_secret(Name="active-active/primary/payment-api-key")["ARN"]
+    monkeypatch.delenv("PAYMENT_API_KEY")
+    monkeypatch.setenv("PAYMENT_API_KEY_SECRET_ARN", arn)
+    saga_handler.steps.cache_clear()
+    # When an order is placed
+    order_id = world.run()
+    # Then the order failed with a cause that names the secret to set, and nothing was called
+    status, cause, payment = world.order(order_id)
+    assert status == "FAILED" and cause is not None and cause.startswith("PaymentNotConfigured")
+    assert arn in cause and payment == "PENDING"
+    assert world.calls("/v1/authorizations") == []
+
+
+def test_the_api_key_is_read_from_its_secret_once_it_has_a_value(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the payment API key secret with the value an operator put
+    secrets = boto3.client("secretsmanager", region_name=PRIMARY)
+    arn = secrets.create_secret(Name="active-active/primary/payment-api-key")["ARN"]
+    secrets.put_secret_value(SecretId=arn, SecretString="sk_from_secret")
+    monkeypatch.delenv("PAYMENT_API_KEY")
+    monkeypatch.setenv("PAYMENT_API_KEY_SECRET_ARN", arn)
+    saga_handler.steps.cache_clear()
+    # When an order is placed
+    order_id = world.run()
+    # Then the provider was called with that key and the order is confirmed
+    assert world.order(order_id)[0] == "CONFIRMED"
+    (call,) = world.calls("/v1/authorizations")
+    assert call.headers["authorization"] == "Bearer sk_from_secret"
+
+
 def test_the_same_key_twice_gives_one_execution_and_one_order(world: World) -> None:
     # Given an order placed and finished
     order_id = world.run()

@@ -74,6 +74,31 @@ def test_every_queue_is_encrypted_with_the_region_key(stack: StackResult) -> Non
         )
 
 
+def test_every_topic_is_encrypted_with_the_region_key(stack: StackResult) -> None:
+    (key,) = stack.of_type("aws:kms/key:Key")
+    for topic in applicable(stack, "aws:sns/topic:Topic"):
+        assert topic.inputs.get("kmsMasterKeyId") in (key.outputs["arn"], key.outputs["id"]), (
+            topic.name
+        )
+
+
+def test_every_alarm_notifies_its_regions_alarm_topic_when_it_fires_and_recovers(
+    stack: StackResult,
+) -> None:
+    # One alarm topic per region: an alarm that notifies another region's topic pages for the
+    # wrong region, and one with no actions pages no one.
+    (topic,) = applicable(stack, "aws:sns/topic:Topic")
+    assert topic.outputs["arn"].split(":")[3] == stack.region
+    alarms = applicable(stack, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    silent = [
+        a.name
+        for a in alarms
+        if a.inputs.get("alarmActions") != [topic.outputs["arn"]]
+        or a.inputs.get("okActions") != [topic.outputs["arn"]]
+    ]
+    assert not silent, f"alarms that do not notify {topic.outputs['arn']}: {silent}"
+
+
 def test_every_function_runs_python_3_12_or_newer_on_arm64_with_tracing(stack: StackResult) -> None:
     for function in applicable(stack, "aws:lambda/function:Function"):
         runtime = function.inputs["runtime"]

@@ -235,3 +235,69 @@ def test_a_legacy_origin_must_be_a_host_name_not_a_url() -> None:
     error = rejected("primary", {**PRIMARY, "legacyOrigin": "https://legacy.example.com/api"})
 
     assert error.key == "legacyOrigin"
+
+
+def test_without_payments_or_alarm_email_a_stack_names_no_provider_and_no_subscriber() -> None:
+    settings = parse_settings("primary", PRIMARY, known_stacks=KNOWN)
+
+    # No made-up provider: the saga's payment steps refuse orders until one is configured.
+    assert settings.payments.base_url is None
+    assert settings.alarm_email is None
+
+
+def test_the_payment_provider_and_alarm_email_are_read_from_config() -> None:
+    values = {
+        **PRIMARY,
+        "payments": {"baseUrl": "https://api.payments.example/sandbox/"},
+        "alarmEmail": "ops+orders@example.com",
+    }
+
+    settings = parse_settings("primary", values, known_stacks=KNOWN)
+
+    # The functions append /v1/...: a trailing slash would double it.
+    assert settings.payments.base_url == "https://api.payments.example/sandbox"
+    assert settings.alarm_email == "ops+orders@example.com"
+
+
+@pytest.mark.parametrize(
+    ("payments", "key"),
+    [
+        ({"baseUrl": "http://api.payments.example"}, "payments.baseUrl"),
+        ({"baseUrl": "api.payments.example"}, "payments.baseUrl"),
+        ({"baseUrl": "https://user:secret@api.payments.example"}, "payments.baseUrl"),
+        ({"baseUrl": "https://api.payments.example/?key=sk_live"}, "payments.baseUrl"),
+        ({"baseUrl": "https://api.payments.example:99999"}, "payments.baseUrl"),
+        ({"baseUrl": "https://localhost"}, "payments.baseUrl"),
+        ({"baseUrl": ""}, "payments.baseUrl"),
+        ({}, "payments.baseUrl"),
+        ({"baseUrl": "https://api.payments.example", "apiKey": "sk_live"}, "payments.apiKey"),
+        ({"url": "https://api.payments.example"}, "payments.url"),
+        ("https://api.payments.example", "payments"),
+    ],
+)
+def test_bad_payments_config_is_rejected_naming_the_field(payments: Any, key: str) -> None:
+    error = rejected("primary", {**PRIMARY, "payments": payments})
+
+    assert error.key == key
+    assert "Pulumi.primary.yaml" in str(error)
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ops",
+        "ops@",
+        "@example.com",
+        "ops@example",
+        "ops@@example.com",
+        "ops @example.com",
+        "mailto:ops@example.com",
+        "ops@example.com,dev@example.com",
+        42,
+    ],
+)
+def test_an_alarm_email_that_is_not_an_email_address_is_rejected(email: Any) -> None:
+    error = rejected("primary", {**PRIMARY, "alarmEmail": email})
+
+    assert error.key == "alarmEmail"
+    assert "active-active:alarmEmail" in str(error)

@@ -1,0 +1,85 @@
+"""AlarmTopic: where one region's operational alarms go, and the one way alarms are made.
+
+One SNS topic per stack, encrypted with the region's key. Every CloudWatch alarm of every
+component is made by ``metric_alarm``, which sends both the alarm and its recovery to that
+topic, so no alarm can be added that notifies no one. With ``alarmEmail`` set, the topic has
+an email subscription; AWS mails a confirmation link, and nothing is delivered until someone
+follows it (per region, since each region has its own topic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import PROJECT, Settings
+from components.tags import tags
+
+
+def alarm_topic_name(settings: Settings) -> str:
+    """The topic's name: one per stack, so a region's alarms never page for another's."""
+    return f"{PROJECT}-{settings.stack}-alarms"
+
+
+@dataclass(frozen=True)
+class AlarmTopicArgs:
+    """What one region's alarm topic needs."""
+
+    settings: Settings
+    # The region's key (GlobalData's): its policy lets CloudWatch encrypt for this account.
+    kms_key_arn: pulumi.Input[str]
+
+
+class AlarmTopic(pulumi.ComponentResource):
+    """The region's SNS topic for operational alarms, and its optional email subscription."""
+
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("active-active:components:AlarmTopic", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=alarm_topic_name(settings),
+            display_name=f"{PROJECT} {settings.stack} alarms",
+            kms_master_key_id=args.kms_key_arn,
+            tags=tags(settings, f"{name}-topic"),
+            opts=child,
+        )
+        self.arn = topic.arn
+        if settings.alarm_email is not None:
+            # Pending until the address confirms. A deploy does not mail the link again: if it
+            # expires, replace this subscription (`pulumi up --replace <its URN>`).
+            aws.sns.TopicSubscription(
+                f"{name}-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=settings.alarm_email,
+                opts=child,
+            )
+        self.register_outputs({"arn": self.arn})
+
+
+def metric_alarm(
+    name: str,
+    settings: Settings,
+    topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    **alarm: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """A CloudWatch alarm that notifies the region's alarm topic when it fires and recovers.
+
+    ``alarm`` holds the MetricAlarm arguments that say what is watched (metric, threshold).
+    """
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=tags(settings, name),
+        opts=opts,
+        **alarm,
+    )
