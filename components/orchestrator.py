@@ -40,11 +40,8 @@ from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.catalog import HandlerSpec, by_name, saga_function_names
 from functions.orders import saga
+from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
 
-# The write path's event names. functions/orders/aws.py owns them but imports botocore, which
-# the Pulumi program does not install; tests/infra/test_orchestrator.py checks they agree.
-EVENT_SOURCE = "active-active.orders"
-ORDER_REQUESTED = "OrderRequested"
 # What functions.orders.migrations applies; the same directory, checked by a test.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "functions" / "migrations"
 

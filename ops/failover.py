@@ -24,13 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from functions.orders import read_model
-from functions.orders.aws import (
-    CONTROL_MODE,
-    CONTROL_PRIMARY_REGION,
-    CONTROL_WRITE_URL,
-    DynamoControlSource,
-)
+from functions.orders.aws import DynamoControlSource
 from functions.orders.ports import ControlRecord, ControlUnavailable, Mode
+from functions.orders.read_model import CONTROL_MODE, CONTROL_PRIMARY_REGION, CONTROL_WRITE_URL
 
 # Aurora reports the lag of each secondary as this CloudWatch metric, in milliseconds.
 LAG_METRIC = "AuroraGlobalDBReplicationLag"

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from functions.orders import read_model
 from functions.orders.domain import OrderRequest
 from functions.orders.errors import PaymentNotConfigured, TransientError
+from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
 from functions.orders.ports import (
     ControlRecord,
     ControlSource,
@@ -25,12 +26,11 @@ from functions.orders.ports import (
     Relayed,
     StartOutcome,
 )
-
-EVENT_SOURCE = "active-active.orders"
-ORDER_REQUESTED = "OrderRequested"
-CONTROL_PRIMARY_REGION = "primaryRegion"
-CONTROL_WRITE_URL = "writeUrl"
-CONTROL_MODE = "mode"
+from functions.orders.read_model import (
+    CONTROL_MODE,
+    CONTROL_PRIMARY_REGION,
+    CONTROL_WRITE_URL,
+)
 
 
 class DynamoControlSource:

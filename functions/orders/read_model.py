@@ -29,6 +29,10 @@ KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = ((PARTITION_KEY, "S"), (SORT_KEY, 
 ORDER_VIEW_SORT_KEY = "VIEW"
 CONTROL_PARTITION_KEY = "CONTROL"
 CONTROL_SORT_KEY = "PRIMARY"
+# The control record's attributes: the primary region, its internal write URL, the mode.
+CONTROL_PRIMARY_REGION = "primaryRegion"
+CONTROL_WRITE_URL = "writeUrl"
+CONTROL_MODE = "mode"
 
 # Regional WebSocket connections table: one item per connection, found by customer.
 CONNECTIONS_PARTITION_KEY = "connectionId"
