@@ -15,6 +15,8 @@ from ops.simulate import SimulationError, simulate_deployment
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Where `ops up` keeps every stack's outputs; copy it out of the primary's region.
+OUTPUTS_FILE = PROJECT_DIR / "build" / "deployment-outputs.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +52,26 @@ def main(argv: list[str] | None = None) -> int:
         "read-only", help="stop accepting writes everywhere (first step of a failover)"
     )
     read_only.add_argument("--via", required=True, help="a surviving stack or region to write in")
+    failover.add_argument(
+        "--max-lag-ms",
+        type=float,
+        default=0.0,
+        help="planned: the replication lag to wait for before switching over (default 0)",
+    )
+    outputs = commands.add_parser(
+        "outputs", help="save every stack's outputs to a file (ops up does it after deploying)"
+    )
+    for command in (failover, read_only, outputs):
+        command.add_argument(
+            "--outputs",
+            type=Path,
+            default=OUTPUTS_FILE,
+            help="the stacks' outputs as saved by `ops outputs` (default: %(default)s); "
+            "failover reads the Pulumi backend only when this file does not exist",
+        )
     up = commands.add_parser("up", help="build, then deploy every stack in order (Pulumi CLI)")
     destroy = commands.add_parser("destroy", help="destroy every stack in reverse (Pulumi CLI)")
-    for command in (up, destroy, failover, read_only):
+    for command in (up, destroy, failover, read_only, outputs):
         command.add_argument(
             "--organization",
             default=DEFAULT_ORGANIZATION,
@@ -79,10 +98,20 @@ def main(argv: list[str] | None = None) -> int:
             workspace = deploy.AutomationWorkspace(args.dir, args.organization)
             if args.command == "up":
                 deploy.up(stacks, workspace, build=build_archives)
+                deploy.save_outputs(stacks, workspace.outputs, OUTPUTS_FILE)
             elif args.command == "destroy":
                 deploy.destroy(stacks, workspace)
+            elif args.command == "outputs":
+                deploy.save_outputs(stacks, workspace.outputs, args.outputs)
+                print(f"saved the outputs of {len(stacks)} stacks to {args.outputs}")
             else:
-                run_failover(args, {name: workspace.outputs(name) for name in stacks})
+                saved = args.outputs.exists()
+                outputs_by_stack = (
+                    json.loads(args.outputs.read_text())
+                    if saved
+                    else {name: workspace.outputs(name) for name in stacks}
+                )
+                run_failover(args, outputs_by_stack)
     except (ConfigError, DeploymentError, SimulationError, BuildError, FailoverError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -102,7 +131,7 @@ def run_failover(args: argparse.Namespace, outputs: dict[str, dict[str, object]]
         topology.global_cluster_id, region, lambda service, r: boto3.client(service, region_name=r)
     )
     control = ControlStore(boto3.client("dynamodb", region_name=region), topology.table_name)
-    failover = Failover(topology, database, control)
+    failover = Failover(topology, database, control, max_lag_ms=getattr(args, "max_lag_ms", 0.0))
     if args.command == "read-only":
         failover.read_only()
     else:

@@ -6,13 +6,14 @@ the order and the calls are tested against a recording workspace instead.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from components.settings import FIRST_PASS_ENV, qualified_name
-from ops.stackfiles import Pass, StackFile, deploy_order
+from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order
 
 
 class Workspace(Protocol):
@@ -61,6 +62,20 @@ def up(
     return passes
 
 
+def save_outputs(
+    stacks: dict[str, StackFile], outputs: Callable[[str], dict[str, Any]], path: Path
+) -> dict[str, dict[str, Any]]:
+    """Write every stack's outputs to ``path``, for a failover that cannot reach the backend.
+
+    A self-managed backend in the primary's region is gone with that region; this file, kept
+    elsewhere, is all `ops failover --outputs` needs.
+    """
+    document = {name: outputs(name) for name in stacks}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return document
+
+
 def destroy(stacks: dict[str, StackFile], workspace: Workspace) -> list[str]:
     """Destroy every stack in reverse deploy order; returns the stacks destroyed."""
     order = destroy_order(deploy_order({name: f.settings for name, f in stacks.items()}))
@@ -76,31 +91,35 @@ class AutomationWorkspace:
     directory: Path
     organization: str
 
-    def _select(self, stack: str, env: dict[str, str]) -> Any:
+    def _select(self, stack: str, env: dict[str, str], *, create: bool = False) -> Any:
+        # Only `up` may create a stack: reading or destroying a missing one is an error, not
+        # an empty new stack.
         from pulumi import automation as auto
 
-        return auto.create_or_select_stack(
-            stack_name=qualified_name(stack, self.organization),
-            work_dir=str(self.directory),
-            opts=auto.LocalWorkspaceOptions(env_vars=env),
-        )
+        select = auto.create_or_select_stack if create else auto.select_stack
+        try:
+            return select(
+                stack_name=qualified_name(stack, self.organization),
+                work_dir=str(self.directory),
+                opts=auto.LocalWorkspaceOptions(env_vars=env),
+            )
+        except auto.StackNotFoundError:
+            raise DeploymentError(
+                f"stack {qualified_name(stack, self.organization)} does not exist"
+            ) from None
 
     def exists(self, stack: str) -> bool:
         """Whether the backend has the stack."""
-        from pulumi import automation as auto
-
         try:
-            auto.select_stack(
-                stack_name=qualified_name(stack, self.organization), work_dir=str(self.directory)
-            )
-        except auto.StackNotFoundError:
+            self._select(stack, {})
+        except DeploymentError:
             return False
         return True
 
     def up(self, stack: str, *, skip_replicas: bool) -> None:
         """`pulumi up` on one stack, streaming its output."""
         env = {FIRST_PASS_ENV: "1"} if skip_replicas else {}
-        self._select(stack, env).up(on_output=print)
+        self._select(stack, env, create=True).up(on_output=print)
 
     def destroy(self, stack: str) -> None:
         """`pulumi destroy` on one stack, streaming its output."""

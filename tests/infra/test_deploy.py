@@ -6,9 +6,12 @@ workspace that records what it is asked to do.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ops import deploy
+from ops.failover import topology_from_outputs
+from ops.simulate import DeploymentResult
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
 
@@ -87,3 +90,24 @@ def test_a_primary_without_replicas_is_deployed_once(tmp_path: Path) -> None:
     deploy.up(read_stack_files(write_stack_files(tmp_path, configs)), workspace, build=lambda: None)
 
     assert workspace.calls == [("up", "primary", False), ("up", "secondary-1", False)]
+
+
+def test_the_outputs_file_holds_what_a_failover_needs_from_every_stack(
+    tmp_path: Path, example_deployment: DeploymentResult
+) -> None:
+    # Given the outputs of every deployed stack (here, the simulated ones)
+    stacks = read_stack_files(PROJECT_DIR)
+    path = tmp_path / "outputs.json"
+
+    # When they are saved, as `ops up` does after deploying
+    deploy.save_outputs(stacks, lambda name: example_deployment.stacks[name].outputs, path)
+
+    # Then the failover's topology can be read back from the file alone
+    topology = topology_from_outputs(json.loads(path.read_text()))
+    assert {t.region for t in topology.regions.values()} == {
+        "us-east-1",
+        "eu-west-1",
+        "ap-southeast-2",
+    }
+    assert all(t.db_cluster_arn.startswith("arn:aws:rds:") for t in topology.regions.values())
+    assert all(t.write_url.startswith("https://") for t in topology.regions.values())

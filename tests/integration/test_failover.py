@@ -229,3 +229,30 @@ def test_the_aurora_adapter_switches_over_without_allowing_data_loss() -> None:
             SECONDARY_ARN
         )
     stub.assert_no_pending_responses()
+
+
+def test_a_planned_switchover_never_starts_while_the_lag_metric_is_missing(
+    control: ControlStore,
+) -> None:
+    # Given a secondary that has reported no lag datapoint at all
+    database = ModelledGlobalDatabase(lags=[])
+    database.lags = [None]  # type: ignore[list-item]
+
+    # When a planned switchover waits for the lag
+    with pytest.raises(FailoverError, match="timed out"):
+        failover(database, control, timeout_seconds=30).promote("secondary", planned=True)
+
+    # Then it never switched over on a missing figure, and writes stay closed
+    assert ("switchover", SECONDARY_ARN) not in database.calls
+    assert control.read().mode is Mode.READ_ONLY
+
+
+def test_an_operator_may_accept_a_small_lag_for_a_planned_switchover(
+    control: ControlStore,
+) -> None:
+    database = ModelledGlobalDatabase(lags=[250.0, 40.0])
+
+    failover(database, control, max_lag_ms=50).promote("secondary", planned=True)
+
+    assert [c for c in database.calls if c[0] == "lag"] == [("lag", SECONDARY_ARN)] * 2
+    assert control.read().primary_region == "eu-west-1"
