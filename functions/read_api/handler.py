@@ -40,11 +40,15 @@ def _response(status: int, body: Any, extra: Mapping[str, str] | None = None) ->
 class ReadApi:
     """Maps HTTP API events to :class:`OrderQueries` calls and results to HTTP responses."""
 
-    def __init__(self, queries: OrderQueries) -> None:
-        self._queries = queries
-        self._routes: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {
-            GET_ORDER: lambda path, _query: self._queries.get_order(path.get("orderId")),
-            LIST_ORDERS: lambda path, query: self._queries.list_orders(
+    def __init__(self, queries: OrderQueries | Callable[[], OrderQueries]) -> None:
+        # A factory is called inside the error mapping of every request: a cold start that
+        # cannot load its dependencies then answers 503 in the error shape, not a crash.
+        self._queries = (lambda: queries) if isinstance(queries, OrderQueries) else queries
+        self._routes: dict[
+            str, Callable[[OrderQueries, Mapping[str, Any], Mapping[str, Any]], Any]
+        ] = {
+            GET_ORDER: lambda queries, path, _query: queries.get_order(path.get("orderId")),
+            LIST_ORDERS: lambda queries, path, query: queries.list_orders(
                 path.get("customerId"), query.get("limit"), query.get("nextToken")
             ),
         }
@@ -57,7 +61,7 @@ class ReadApi:
                 raise NotFound("no such route")
             path = event.get("pathParameters") or {}
             query = event.get("queryStringParameters") or {}
-            return _response(200, route(path, query))
+            return _response(200, route(self._queries(), path, query))
         except ReadError as error:
             if error.status >= 500:
                 logger.exception("read failed", extra={"code": error.code})
@@ -73,7 +77,11 @@ class ReadApi:
 
 @functools.cache
 def build_queries() -> OrderQueries:
-    """The container's OrderQueries over its own region's table (also used by AppSync)."""
+    """The container's OrderQueries over its own region's table (also used by AppSync).
+
+    Cached only once built: a cold start that could not read the page-token key raises
+    :class:`Unavailable`, and the next request tries again.
+    """
     settings = ReadApiSettings.from_env(os.environ)
     dynamodb = boto3.client("dynamodb", region_name=settings.region)
     secrets = boto3.client("secretsmanager", region_name=settings.region)
@@ -83,8 +91,8 @@ def build_queries() -> OrderQueries:
 
 @functools.cache
 def build_api() -> ReadApi:
-    """The container's ReadApi, built once from the environment and boto3 clients."""
-    return ReadApi(build_queries())
+    """The container's ReadApi; its queries are built on the first request that needs them."""
+    return ReadApi(build_queries)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

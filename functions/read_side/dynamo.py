@@ -100,8 +100,14 @@ class SecretKeySource:
         self._secret_id = secret_id
 
     def load(self) -> bytes:
-        """The key bytes; fails loudly at cold start rather than issuing unsigned tokens."""
-        secret = self._client.get_secret_value(SecretId=self._secret_id)
+        """The key bytes, or :class:`Unavailable` while Secrets Manager refuses (throttled, denied).
+
+        Never a fallback key: a read fails rather than issue tokens no other region accepts.
+        """
+        try:
+            secret = self._client.get_secret_value(SecretId=self._secret_id)
+        except (ClientError, BotoCoreError) as error:
+            raise Unavailable("the page-token key cannot be read right now") from error
         text = secret.get("SecretString")
         if not text:
             raise RuntimeError(f"secret {self._secret_id} has no SecretString")

@@ -76,3 +76,25 @@ def test_list_orders_through_the_lambda_entry_point_is_newest_first(region):
         second.data["listOrders"]["items"][0]["orderId"],
     ] == ["o-2", "o-1"]
     assert second.data["listOrders"]["nextToken"] is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        'query { getOrder(orderId: "o-1") { orderId } }',
+        'query { listOrders(customerId: "c-1") { items { orderId } } }',
+    ],
+)
+def test_a_cold_start_that_cannot_read_the_token_key_is_service_unavailable(region, document):
+    # Given a cold container whose page-token secret Secrets Manager refuses to read
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId="page-token-key", RecoveryWindowInDays=7
+    )
+    schema = executable_schema(lambda event: graphql_handler.handler(event, None))
+    # When a client reads
+    result = run(schema, document)
+    # Then the error is the documented ServiceUnavailable (UNAVAILABLE), so the client retries
+    assert result.errors is not None
+    error = result.errors[0]
+    assert type(error.original_error).__name__ == "ServiceUnavailable"
+    assert error.message.startswith("UNAVAILABLE")

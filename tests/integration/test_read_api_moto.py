@@ -131,3 +131,22 @@ def test_no_path_or_query_parameter_produces_a_500_against_the_table(table, rout
     response = read_handler.handler(http_event(route, path, query), None)
     # Then the answer is a success or a client error
     assert response["statusCode"] in (200, 400, 404)
+
+
+def test_a_cold_start_that_cannot_read_the_token_key_is_503_and_recovers(table, monkeypatch):
+    # Given a cold container whose page-token secret Secrets Manager refuses to read
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.delete_secret(SecretId="page-token-key", RecoveryWindowInDays=7)
+    read_handler.build_api.cache_clear()
+    read_handler.build_queries.cache_clear()
+    put_order(table, a_view("o-1", "c-1"), "2024-05-01T10:00:00Z")
+    # When a client reads
+    refused = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), None)
+    # Then it is the documented 503 with Retry-After, not API Gateway's bare 500
+    assert refused["statusCode"] == 503
+    assert refused["headers"]["retry-after"]
+    assert json.loads(refused["body"])["error"]["code"] == "UNAVAILABLE"
+    # And once the secret can be read again, the same container answers (no cached failure)
+    secrets.restore_secret(SecretId="page-token-key")
+    status, body = call(GET_ORDER, {"orderId": "o-1"})
+    assert (status, body["orderId"]) == (200, "o-1")
