@@ -32,7 +32,6 @@ _REGIONS = (
 _FIRST_ASN = 64512
 
 _NAT_STRATEGIES = {
-    NatGateways.NONE: awsx.ec2.NatGatewayStrategy.NONE,
     NatGateways.SINGLE: awsx.ec2.NatGatewayStrategy.SINGLE,
     NatGateways.PER_AZ: awsx.ec2.NatGatewayStrategy.ONE_PER_AZ,
 }

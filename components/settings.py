@@ -42,6 +42,13 @@ DEFAULT_THROTTLING_RATE = 100.0
 DEFAULT_THROTTLING_BURST = 200
 MAX_THROTTLING_RATE = 10_000.0
 MAX_THROTTLING_BURST = 5_000
+# Why `natGateways: none` is refused rather than deployed: functions in the private subnets call
+# AWS APIs that the VPC has no endpoint for, and a provider on the internet.
+NO_NAT_PROBLEM = (
+    "'none' is not supported: the functions in the private subnets call Secrets Manager, "
+    "EventBridge, Step Functions, STS and the payment provider, which they reach only through "
+    "a NAT gateway (the VPC has gateway endpoints for DynamoDB and S3 alone); use single or perAz"
+)
 # WAF rate-based rules count over 5 minutes and accept 10 to 2,000,000,000.
 DEFAULT_WAF_RATE_LIMIT = 2_000
 MIN_WAF_RATE_LIMIT = 10
@@ -63,9 +70,11 @@ class Environment(StrEnum):
 
 
 class NatGateways(StrEnum):
-    """How many NAT gateways the VPC gets: none, one for the region, or one per AZ."""
+    """How many NAT gateways the VPC gets: one for the region, or one per AZ.
 
-    NONE = "none"
+    There is no ``none``: see ``NO_NAT_PROBLEM``.
+    """
+
     SINGLE = "single"
     PER_AZ = "perAz"
 
@@ -277,7 +286,7 @@ def parse_settings(
         edge=reader.edge("edge"),
         on_prem=reader.on_prem("onPrem"),
         availability_zones=reader.integer("availabilityZones", default=2, low=2, high=6),
-        nat_gateways=reader.enum("natGateways", NatGateways, default=NatGateways.SINGLE),
+        nat_gateways=reader.nat_gateways("natGateways"),
         write_mode=reader.enum("writeMode", WriteMode, default=WriteMode.SYNC),
         write_forwarding=reader.boolean("writeForwarding", default=False),
         payments=reader.payments("payments"),
@@ -433,6 +442,12 @@ class _Reader:
             return kind(value)
         except ValueError:
             raise self.fail(key, f"{value!r} is not one of {allowed}") from None
+
+    def nat_gateways(self, key: str) -> NatGateways:
+        if self.values.get(key) == "none":
+            raise self.fail(key, NO_NAT_PROBLEM)
+        nat: NatGateways = self.enum(key, NatGateways, default=NatGateways.SINGLE)
+        return nat
 
     def boolean(self, key: str, *, default: bool) -> bool:
         value = self._get(key)

@@ -161,6 +161,19 @@ def test_an_unknown_key_is_rejected_rather_than_ignored() -> None:
     assert rejected("primary", {**PRIMARY, "vpcCdir": "10.1.0.0/16"}).key == "vpcCdir"
 
 
+def test_no_nat_gateway_is_rejected_saying_what_the_private_functions_could_not_reach() -> None:
+    # Given a stack that asks for no NAT gateway
+    values = {**PRIMARY, "natGateways": "none"}
+
+    # When it is parsed
+    error = rejected("primary", values)
+
+    # Then it is refused before a deploy that would fail, naming the key and why
+    assert error.key == "natGateways"
+    assert "Secrets Manager" in str(error) and "payment provider" in str(error)
+    assert "single or perAz" in str(error)
+
+
 def test_on_prem_without_a_vpn_or_direct_connect_is_rejected() -> None:
     error = rejected("primary", {**PRIMARY, "onPrem": {"cidrs": ["192.168.0.0/16"]}})
 
