@@ -297,14 +297,26 @@ def parse_settings(
 
 
 def check_deployment(settings: Iterable[Settings]) -> None:
-    """Checks that need every stack at once: one primary, and VPC CIDRs that never overlap.
+    """Checks that need every stack at once: one primary, one engine version, and VPC CIDRs
+    that never overlap.
 
-    Overlapping CIDRs make Transit Gateway peering useless (PITFALLS.md item 13).
+    A secondary cluster with another engine version than the global cluster fails when it
+    joins it; overlapping CIDRs make Transit Gateway peering useless (PITFALLS.md item 13).
     """
     stacks = list(settings)
     primaries = [s.stack for s in stacks if s.is_primary]
     if len(primaries) > 1:
         raise ConfigError(primaries[1], "role", f"{primaries[0]} is already the primary")
+    for stack in stacks[1:]:
+        first = stacks[0]
+        if stack.database.engine_version != first.database.engine_version:
+            raise ConfigError(
+                stack.stack,
+                "database.engineVersion",
+                f"{stack.database.engine_version} differs from "
+                f"{first.database.engine_version} of stack {first.stack}: every stack joins "
+                "one Aurora global cluster, which takes one engine version",
+            )
     networks = [(s.stack, ipaddress.ip_network(s.vpc_cidr)) for s in stacks]
     for i, (stack, network) in enumerate(networks):
         for other, other_network in networks[:i]:

@@ -88,6 +88,27 @@ def test_overlapping_vpc_cidrs_across_stacks_are_rejected() -> None:
     assert "primary" in str(caught.value)
 
 
+def test_a_stack_with_another_engine_version_than_the_others_is_rejected() -> None:
+    # Given a secondary whose engine version differs from the primary's
+    primary = parse_settings("primary", {**PRIMARY, "database": {"engineVersion": "16.6"}})
+    other = parse_settings("secondary", {**SECONDARY, "database": {"engineVersion": "15.10"}})
+
+    # When the deployment is checked as a whole
+    with pytest.raises(ConfigError) as caught:
+        check_deployment([primary, other])
+
+    # Then the secondary's key is named, before it fails to join the global cluster
+    assert caught.value.key == "database.engineVersion"
+    assert "Pulumi.secondary.yaml" in str(caught.value)
+    assert "16.6" in str(caught.value) and "primary" in str(caught.value)
+
+
+def test_stacks_that_leave_the_engine_version_to_its_default_agree() -> None:
+    stacks = [parse_settings("primary", PRIMARY), parse_settings("secondary", SECONDARY)]
+
+    check_deployment(stacks)
+
+
 def test_peer_stacks_naming_the_stack_itself_are_rejected() -> None:
     values = {**SECONDARY, "peerStacks": ["organization/active-active/secondary"]}
 
