@@ -158,6 +158,8 @@ class OnPremSettings:
     cidrs: tuple[str, ...]
     vpn: VpnSettings | None = None
     direct_connect_gateway_id: str | None = None
+    # The on-premises CRM endpoint the saga's UpdateCustomer step notifies; None: no CRM call.
+    crm_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -406,6 +408,14 @@ def _whole(value: Any) -> int | None:
     return value
 
 
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _supports_auto_pause(version: str) -> bool:
     """True when an Aurora PostgreSQL version accepts a minimum of 0 ACU."""
     try:
@@ -597,25 +607,34 @@ class _Reader:
         url = raw.get("baseUrl")
         if not isinstance(url, str) or not url:
             raise self.fail(f"{key}.baseUrl", "missing: the payment provider's https:// URL")
-        parts = urllib.parse.urlsplit(url)
+        self.https_url(
+            f"{key}.baseUrl",
+            url,
+            "https://api.payments.example (no user, query or fragment: the API key goes in "
+            "its secret)",
+        )
+        return PaymentSettings(base_url=url.rstrip("/"))
+
+    def https_url(self, key: str, url: Any, example: str, *, ip_host: bool = False) -> str:
+        """An https URL with a host name (or, with ``ip_host``, an IPv4 address), an optional
+        port and path, and no user, query or fragment."""
+        parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         try:
-            port = parts.port  # raises on a port that is not a number from 0 to 65535
+            port = parts.port if parts else -1  # raises on a port outside 0 to 65535
         except ValueError:
             port = -1
+        host = (parts.hostname or "") if parts else ""
         if (
-            parts.scheme != "https"
-            or not _HOSTNAME.fullmatch(parts.hostname or "")
+            parts is None
+            or parts.scheme != "https"
+            or not (_HOSTNAME.fullmatch(host) or (ip_host and _is_ipv4(host)))
             or port == -1
             or parts.username is not None
             or parts.query
             or parts.fragment
         ):
-            raise self.fail(
-                f"{key}.baseUrl",
-                f"{url!r} is not an https URL such as https://api.payments.example "
-                "(no user, query or fragment: the API key goes in its secret)",
-            )
-        return PaymentSettings(base_url=url.rstrip("/"))
+            raise self.fail(key, f"{url!r} is not an https URL such as {example}")
+        return str(url)
 
     def edge(self, key: str) -> EdgeSettings:
         raw = self.mapping(key) or {}
@@ -682,6 +701,12 @@ class _Reader:
         raw = self.mapping(key)
         if raw is None:
             return None
+        known = ("cidrs", "vpn", "directConnectGatewayId", "crmUrl")
+        unknown = set(raw) - set(known)
+        if unknown:
+            raise self.fail(
+                f"{key}.{sorted(unknown)[0]}", f"unknown key; known: {', '.join(known)}"
+            )
         cidrs = raw.get("cidrs")
         if not isinstance(cidrs, list) or not cidrs:
             raise self.fail(f"{key}.cidrs", "missing: the on-premises CIDRs to route")
@@ -710,7 +735,16 @@ class _Reader:
             raise self.fail(f"{key}.directConnectGatewayId", "must be a Direct Connect gateway id")
         if vpn is None and dx is None:
             raise self.fail(key, "needs a vpn, a directConnectGatewayId, or both")
-        return OnPremSettings(tuple(str(c) for c in cidrs), vpn, dx)
+        crm = raw.get("crmUrl")
+        if crm is not None:
+            crm = self.https_url(
+                f"{key}.crmUrl",
+                crm,
+                "https://crm.corp.example/api/customers (a host name or IPv4 address; no "
+                "user, query or fragment)",
+                ip_host=True,
+            )
+        return OnPremSettings(tuple(str(c) for c in cidrs), vpn, dx, crm)
 
     def reject_unknown(self) -> None:
         for key in self.values:

@@ -161,6 +161,7 @@ def write_orchestrator(
                 if settings.primary_stack
                 else None
             ),
+            crm_url=settings.on_prem.crm_url if settings.on_prem else None,
             # The primary's regional internal route, used until the control record exists.
             primary_write_url=(
                 refs.output(settings.primary_stack, "internalWriteUrl")

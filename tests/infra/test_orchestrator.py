@@ -297,6 +297,31 @@ def test_the_saga_calls_the_payment_provider_the_stack_file_names(
         assert SagaSettings.from_env(env).payment_base_url == "https://api.payments.example"
 
 
+def test_the_saga_notifies_the_on_prem_crm_the_stack_file_names(simulate_one: SimulateOne) -> None:
+    from functions.orders.settings import SagaSettings
+
+    # Given a stack file whose on-premises network has a CRM
+    crm = "https://crm.corp.example/api/customers"
+    on_prem = {"cidrs": ["192.168.0.0/16"], "directConnectGatewayId": "dxgw-1", "crmUrl": crm}
+    stack = simulate_one("primary", generated_configs(1, onPrem=on_prem))
+
+    # Then every saga function is told it, as its settings module reads it
+    for name in saga_function_names():
+        env = environment(function(stack, name)) | {"AWS_REGION": stack.region}
+        assert SagaSettings.from_env(env).crm_url == crm
+
+
+def test_without_a_crm_url_no_saga_function_calls_a_crm(
+    example_deployment: DeploymentResult,
+) -> None:
+    from functions.orders.settings import SagaSettings
+
+    for stack in stacks(example_deployment):
+        for name in saga_function_names():
+            env = environment(function(stack, name)) | {"AWS_REGION": stack.region}
+            assert SagaSettings.from_env(env).crm_url is None
+
+
 def test_without_a_payment_provider_no_saga_function_is_given_a_made_up_one(
     example_deployment: DeploymentResult,
 ) -> None:

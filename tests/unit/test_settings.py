@@ -201,6 +201,51 @@ def test_on_prem_without_a_vpn_or_direct_connect_is_rejected() -> None:
     assert error.key == "onPrem"
 
 
+ON_PREM = {"cidrs": ["192.168.0.0/16"], "directConnectGatewayId": "dxgw-123"}
+
+
+def test_without_a_crm_url_the_stack_names_no_crm() -> None:
+    settings = parse_settings("primary", {**PRIMARY, "onPrem": ON_PREM}, known_stacks=KNOWN)
+
+    assert settings.on_prem is not None and settings.on_prem.crm_url is None
+
+
+@pytest.mark.parametrize(
+    "url", ["https://crm.corp.example/api/customers", "https://192.168.10.5:8443/customers"]
+)
+def test_the_crm_url_is_read_from_the_on_prem_config(url: str) -> None:
+    values = {**PRIMARY, "onPrem": {**ON_PREM, "crmUrl": url}}
+
+    settings = parse_settings("primary", values, known_stacks=KNOWN)
+
+    assert settings.on_prem is not None and settings.on_prem.crm_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://crm.corp.example/customers",
+        "crm.corp.example",
+        "https://user:secret@crm.corp.example",
+        "https://crm.corp.example/?token=abc",
+        "https://crm.corp.example:99999",
+        "",
+        42,
+    ],
+)
+def test_a_crm_url_that_is_not_a_plain_https_url_is_rejected(url: Any) -> None:
+    error = rejected("primary", {**PRIMARY, "onPrem": {**ON_PREM, "crmUrl": url}})
+
+    assert error.key == "onPrem.crmUrl"
+    assert "active-active:onPrem.crmUrl" in str(error)
+
+
+def test_an_unknown_on_prem_key_is_rejected_rather_than_ignored() -> None:
+    error = rejected("primary", {**PRIMARY, "onPrem": {**ON_PREM, "crmURL": "https://crm.x.io"}})
+
+    assert error.key == "onPrem.crmURL"
+
+
 def test_a_secondary_lists_what_it_references_primary_first() -> None:
     settings = parse_settings(
         "secondary-ap",
