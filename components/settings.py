@@ -309,13 +309,13 @@ def check_deployment(settings: Iterable[Settings]) -> None:
     primaries = [s.stack for s in stacks if s.is_primary]
     if len(primaries) > 1:
         raise ConfigError(primaries[1], "role", f"{primaries[0]} is already the primary")
-    for stack in stacks[1:]:
+    for member in stacks[1:]:
         first = stacks[0]
-        if stack.database.engine_version != first.database.engine_version:
+        if member.database.engine_version != first.database.engine_version:
             raise ConfigError(
-                stack.stack,
+                member.stack,
                 "database.engineVersion",
-                f"{stack.database.engine_version} differs from "
+                f"{member.database.engine_version} differs from "
                 f"{first.database.engine_version} of stack {first.stack}: every stack joins "
                 "one Aurora global cluster, which takes one engine version",
             )
