@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components import lifecycle
 from components.settings import PROJECT, Environment, Settings, short_name
 from components.tags import tags
 from functions.orders import read_model
@@ -288,13 +289,12 @@ class GlobalData(pulumi.ComponentResource):
                 ),
                 **common,
             )
-            secret = aws.secretsmanager.Secret(
+            secret = lifecycle.secret(
                 f"{name}-db-secret",
+                settings,
+                child,
                 description=f"Aurora master user of {global_cluster_identifier(settings)}",
                 kms_key_id=key.arn,
-                recovery_window_in_days=30 if settings.is_prod else 0,
-                tags=tags(settings, f"{name}-db-secret"),
-                opts=child,
             )
             aws.secretsmanager.SecretVersion(
                 f"{name}-db-secret-value",

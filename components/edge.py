@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components import lifecycle
 from components.alarms import metric_alarm
 from components.lambdas import (
     FunctionArgs,
@@ -344,13 +345,12 @@ class RegionalEdge(pulumi.ComponentResource):
                 region=settings.peer(settings.primary_stack).region,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).secret_string
-        secret = aws.secretsmanager.Secret(
+        secret = lifecycle.secret(
             f"{self._name}-page-token-secret",
+            settings,
+            self._child,
             name=f"{PROJECT}/{settings.stack}/page-token-key",
             description="HMAC key of the read API's nextToken; the same value in every region",
-            recovery_window_in_days=30 if settings.is_prod else 0,
-            tags=tags(settings, f"{self._name}-page-token-secret"),
-            opts=self._child,
         )
         aws.secretsmanager.SecretVersion(
             f"{self._name}-page-token-value",

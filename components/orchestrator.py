@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import lifecycle
 from components.alarms import metric_alarm
 from components.data import EVENTS_PARTITION, EVENTS_PREFIX
 from components.lambdas import (
@@ -176,13 +177,14 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self.event_bus_arn = bus.arn
         self.event_bus_name = bus.name
 
-        payment_secret = aws.secretsmanager.Secret(
+        # A fixed name, so `make destroy && make up` needs dev's recovery window of 0.
+        payment_secret = lifecycle.secret(
             f"{name}-payment-api-key",
+            settings,
+            self._child,
             name=f"{PROJECT}/{settings.stack}/payment-api-key",
             description="the payment provider's API key: set its value out of band",
             kms_key_id=args.data.kms_key_arn,
-            tags=tags(settings, f"{name}-payment-api-key"),
-            opts=self._child,
         )
 
         steps = {

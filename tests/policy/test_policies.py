@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from components.lambdas import WILDCARD_ACTIONS
-from ops.simulate import Resource, StackResult
+from ops.simulate import DeploymentResult, Resource, StackResult
 
 HOUSE_TAGS = {"service", "stack", "region", "Name"}
+SECRET = "aws:secretsmanager/secret:Secret"
 
 
 @cache
@@ -59,6 +60,23 @@ def test_every_tag_names_the_stack_and_region_that_own_the_resource(
         if "stack" in tags:
             assert tags["stack"] == stack.stack
             assert tags["region"] == stack.region
+
+
+def test_every_secret_of_a_dev_stack_is_deleted_at_once_so_the_stack_can_be_made_again(
+    stack: StackResult,
+) -> None:
+    # The example stacks are dev. A deleted secret kept for its recovery window keeps its name
+    # taken, and `make destroy && make up` would fail to create the fixed-name secrets.
+    for secret in applicable(stack, SECRET):
+        assert secret.inputs.get("recoveryWindowInDays") == 0, secret.name
+
+
+def test_every_secret_of_a_prod_stack_is_kept_thirty_days_after_a_destroy(
+    prod_deployment: DeploymentResult,
+) -> None:
+    for stack in prod_deployment.stacks.values():
+        for secret in applicable(stack, SECRET):
+            assert secret.inputs.get("recoveryWindowInDays") == 30, (stack.stack, secret.name)
 
 
 def test_every_log_group_expires_its_logs(stack: StackResult) -> None:
