@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
+
+from functions.orders.read_model import IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE
+
+# A stream record is retried for as long as the stream keeps it (24 hours): remember a
+# delivery at least that long, so no retry of the record can send it again.
+DELIVERY_MEMORY_SECONDS = 24 * 60 * 60
 
 PUBLISH_ORDER_UPDATE = """
 mutation PublishOrderUpdate($order: OrderUpdateInput!) {
@@ -75,3 +86,43 @@ class AppSyncPublisher:
             raise PublishFailed("AppSync answered something that is not JSON") from error
         if answer.get("errors") or not (answer.get("data") or {}).get("publishOrderUpdate"):
             raise PublishFailed(f"AppSync refused the update: {answer.get('errors')}")
+
+
+class IdempotentDeliveries:
+    """The notifier's :class:`~functions.notifier.notify.Once` over the regional idempotency table.
+
+    Powertools' ``idempotent_function`` writes an in-progress record before the delivery, marks
+    it completed after, and deletes it when the delivery raises, so only a success is skipped
+    on retry. The table's key is ``id`` and its TTL ``expiration`` (powertools' defaults).
+    """
+
+    def __init__(
+        self, client: Any, table_name: str, remember_seconds: int = DELIVERY_MEMORY_SECONDS
+    ) -> None:
+        self._config = IdempotencyConfig(expires_after_seconds=remember_seconds)
+        store = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr=IDEMPOTENCY_PARTITION_KEY,
+            expiry_attr=IDEMPOTENCY_TTL_ATTRIBUTE,
+            boto3_client=client,
+        )
+
+        @idempotent_function(
+            data_keyword_argument="delivery", persistence_store=store, config=self._config
+        )
+        def deliver_once(deliver: Callable[[], int], *, delivery: dict[str, Any]) -> int:
+            # Only ``delivery`` (order, version, channel) is hashed into the record's key.
+            return deliver()
+
+        self._deliver_once = deliver_once
+
+    def register_lambda_context(self, context: Any) -> None:
+        """Let an in-progress record expire with the invocation, should Lambda time out mid-delivery.
+
+        Without it, a timed-out delivery would block every retry until the record expires.
+        """
+        self._config.register_lambda_context(context)
+
+    def __call__(self, key: Mapping[str, Any], deliver: Callable[[], int]) -> int:
+        """``deliver()`` unless a delivery with this key already succeeded."""
+        return int(self._deliver_once(deliver, delivery=dict(key)))

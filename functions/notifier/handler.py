@@ -1,13 +1,15 @@
 """Lambda handler on the local replica's stream, reporting partial batch failures.
 
 A record whose delivery fails is retried on its own (with the ones after it on the same
-shard); the records before it are not sent again.
+shard); the records before it are not sent again, and within the retried record a channel
+that already delivered is skipped (see :class:`IdempotentDeliveries`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -20,8 +22,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.httpsession import URLLib3Session
 
-from functions.notifier.adapters import AppSyncPublisher, WebSocketPusher
-from functions.notifier.notify import OrderNotifier, changed_view
+from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, WebSocketPusher
+from functions.notifier.notify import OrderNotifier, changed_order
 from functions.notifier.settings import NotifierSettings
 from functions.read_side.connections import ConnectionStore
 
@@ -31,8 +33,11 @@ logger = Logger(service="notifier")
 class StreamNotifier:
     """Turns a batch of stream records into notifications, one record at a time."""
 
-    def __init__(self, notifier: OrderNotifier) -> None:
+    def __init__(
+        self, notifier: OrderNotifier, on_invocation: Callable[[Any], None] | None = None
+    ) -> None:
         self._notifier = notifier
+        self._on_invocation = on_invocation  # receives each invocation's Lambda context
         self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     def record(self, record: DynamoDBRecord) -> None:
@@ -40,16 +45,19 @@ class StreamNotifier:
         change = record.dynamodb
         if change is None:
             return
-        view = changed_view(change.keys or {}, change.new_image, change.old_image)
-        if view is None:
+        update = changed_order(change.keys or {}, change.new_image, change.old_image)
+        if update is None:
             return
-        delivered = self._notifier.notify(view)
+        delivered = self._notifier.notify(update)
         logger.debug(
-            "order update pushed", extra={"orderId": view["orderId"], "connections": delivered}
+            "order update pushed",
+            extra={"orderId": update.view["orderId"], "connections": delivered},
         )
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The batch response: ``{"batchItemFailures": [...]}``."""
+        if context is not None and self._on_invocation is not None:
+            self._on_invocation(context)
         return dict(
             process_partial_response(
                 event=event, record_handler=self.record, processor=self._processor, context=context
@@ -62,12 +70,15 @@ def build_notifier() -> StreamNotifier:
     """The container's notifier, built once from the environment."""
     settings = NotifierSettings.from_env(os.environ)
     session = boto3.session.Session(region_name=settings.region)
-    store = ConnectionStore(session.client("dynamodb"), settings.connections_table)
+    dynamodb = session.client("dynamodb")
+    store = ConnectionStore(dynamodb, settings.connections_table)
     management = session.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
     publisher = AppSyncPublisher(
         settings.graphql_url, settings.region, session.get_credentials(), URLLib3Session(timeout=5)
     )
-    return StreamNotifier(OrderNotifier(store, WebSocketPusher(management), publisher))
+    once = IdempotentDeliveries(dynamodb, settings.idempotency_table)
+    notifier = OrderNotifier(store, WebSocketPusher(management), publisher, once)
+    return StreamNotifier(notifier, on_invocation=once.register_lambda_context)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

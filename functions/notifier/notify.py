@@ -2,12 +2,17 @@
 
 Only the order's view item is announced (``sk = VIEW``): the customer's order-list item
 carries the same view and would announce every change twice.
+
+An update goes out on two channels, the region's WebSocket subscribers and AppSync, each
+recorded once done (:class:`Once`): the stream retries a whole record when either fails,
+and the retry must not send again what the other channel already delivered.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -48,18 +53,41 @@ class Publisher(Protocol):
         ...
 
 
+class Once(Protocol):
+    """Runs a delivery at most once per key: a retry of a delivery that succeeded is skipped.
+
+    A delivery that raises is not recorded, so the retry runs it again.
+    """
+
+    def __call__(self, key: Mapping[str, Any], deliver: Callable[[], int]) -> int:
+        """``deliver()``, or what it returned the time it succeeded."""
+        ...
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    """A new version of an order's API view, to announce."""
+
+    view: dict[str, Any]
+    version: int | None  # the item's ``version``; None only for an item written without one
+
+
+WEBSOCKET = "websocket"
+APPSYNC = "appsync"
+
+
 def _version(image: Mapping[str, Any] | None) -> Decimal | None:
     if not image or VERSION_ATTRIBUTE not in image:
         return None
     return Decimal(image[VERSION_ATTRIBUTE])
 
 
-def changed_view(
+def changed_order(
     keys: Mapping[str, Any],
     new_image: Mapping[str, Any] | None,
     old_image: Mapping[str, Any] | None,
-) -> dict[str, Any] | None:
-    """The API view to announce for a stream change, or None when clients see no change."""
+) -> OrderUpdate | None:
+    """The update to announce for a stream change, or None when clients see no change."""
     if keys.get(SORT_KEY) != ORDER_VIEW_SORT_KEY or not new_image:
         return None
     if VIEW_ATTRIBUTE not in new_image:
@@ -67,27 +95,50 @@ def changed_view(
     old, new = _version(old_image), _version(new_image)
     if old is not None and new is not None and new <= old:
         return None
-    return api_view(new_image[VIEW_ATTRIBUTE])
+    return OrderUpdate(api_view(new_image[VIEW_ATTRIBUTE]), None if new is None else int(new))
 
 
 class OrderNotifier:
-    """Delivers one view to every WebSocket subscriber of its customer and to AppSync."""
+    """Delivers one update to every WebSocket subscriber of its customer and to AppSync."""
 
-    def __init__(self, subscriptions: Subscriptions, pusher: Pusher, publisher: Publisher) -> None:
+    def __init__(
+        self, subscriptions: Subscriptions, pusher: Pusher, publisher: Publisher, once: Once
+    ) -> None:
         self._subscriptions = subscriptions
         self._pusher = pusher
         self._publisher = publisher
+        self._once = once
 
-    def notify(self, view: Mapping[str, Any]) -> int:
-        """Push to the customer's connections, drop the gone ones, publish; return deliveries."""
-        message = json.dumps({"type": "orderUpdated", "order": view}, separators=(",", ":")).encode(
-            "utf-8"
-        )
+    def notify(self, update: OrderUpdate) -> int:
+        """Deliver on both channels, each at most once per version; return WebSocket deliveries.
+
+        Raises when either channel failed (after trying both), so the record is retried.
+        """
+        view = update.view
+        # updatedAt too: it tells apart two views should an item ever lack a version.
+        key = {
+            "orderId": view["orderId"],
+            "version": update.version,
+            "updatedAt": view["updatedAt"],
+        }
+        try:
+            return self._once({**key, "channel": WEBSOCKET}, lambda: self._push(view))
+        finally:
+            # Publish even when the push failed: one channel's outage must not hold back the
+            # other's subscribers. If both fail, the publish error is raised (chained).
+            self._once({**key, "channel": APPSYNC}, lambda: self._publish(view))
+
+    def _push(self, view: Mapping[str, Any]) -> int:
+        message = json.dumps({"type": "orderUpdated", "order": view}, separators=(",", ":"))
+        data = message.encode("utf-8")
         delivered = 0
         for connection_id in list(self._subscriptions.subscribers(view["customerId"])):
-            if self._pusher.push(connection_id, message):
+            if self._pusher.push(connection_id, data):
                 delivered += 1
             else:
                 self._subscriptions.disconnect(connection_id)
-        self._publisher.publish(view)
         return delivered
+
+    def _publish(self, view: Mapping[str, Any]) -> int:
+        self._publisher.publish(view)
+        return 1

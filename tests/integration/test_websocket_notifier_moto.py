@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,12 +11,13 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.httpsession import URLLib3Session
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from functions.notifier import handler as notifier_handler
-from functions.notifier.adapters import AppSyncPublisher, WebSocketPusher
+from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, WebSocketPusher
 from functions.notifier.handler import StreamNotifier
 from functions.notifier.notify import OrderNotifier
 from functions.orders.read_model import CONNECTIONS_CUSTOMER_ATTRIBUTE, TTL_ATTRIBUTE
@@ -25,6 +27,7 @@ from tests.support.appsync_standin import StandIn, appsync_standin
 from tests.support.read_side import (
     a_view,
     create_connections_table,
+    create_idempotency_table,
     create_order_table,
     put_order,
 )
@@ -32,6 +35,7 @@ from tests.support.read_side import (
 REGION = "eu-central-1"
 TABLE = "orders"
 CONNECTIONS = "connections"
+IDEMPOTENCY = "idempotency"
 ENDPOINT = f"https://abc123.execute-api.{REGION}.amazonaws.com/prod"
 CREDENTIALS = Credentials("AKIDTESTING", "secret-testing", "token-testing")
 
@@ -48,12 +52,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "CONNECTIONS_TABLE_NAME": CONNECTIONS,
         "WEBSOCKET_ENDPOINT": ENDPOINT,
+        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         create_order_table(client, TABLE, stream=True)
         create_connections_table(client, CONNECTIONS)
+        create_idempotency_table(client, IDEMPOTENCY)
         ws_handler.build_routes.cache_clear()
         notifier_handler.build_notifier.cache_clear()
         yield
@@ -88,14 +94,23 @@ def stream_event() -> dict[str, Any]:
     return json.loads(json.dumps({"Records": records}, default=str))
 
 
+def messages(data: bytes) -> list[Any]:
+    """The JSON messages moto stored back to back for one connection."""
+    decoder, text, found = json.JSONDecoder(), data.decode(), []
+    position = 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        message, position = decoder.raw_decode(text, position)
+        found.append(message)
+    return found
+
+
 def delivered() -> dict[str, list[Any]]:
     """What moto's management API received, by connection."""
     backend = apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return {
-        cid: [json.loads(line) for line in c.data.decode().splitlines() if line]
-        for cid, c in backend.connections.items()
-        if c.data
-    }
+    return {cid: messages(c.data) for cid, c in backend.connections.items() if c.data}
 
 
 class GoneFor:
@@ -118,13 +133,12 @@ class GoneFor:
 
 
 def notifier_with(stand_in: StandIn, gone: set[str]) -> StreamNotifier:
-    from botocore.httpsession import URLLib3Session
-
     management = boto3.client("apigatewaymanagementapi", region_name=REGION, endpoint_url=ENDPOINT)
     store = ConnectionStore(boto3.client("dynamodb", region_name=REGION), CONNECTIONS)
     publisher = AppSyncPublisher(stand_in.url, REGION, CREDENTIALS, URLLib3Session(timeout=5))
+    once = IdempotentDeliveries(boto3.client("dynamodb", region_name=REGION), IDEMPOTENCY)
     return StreamNotifier(
-        OrderNotifier(store, WebSocketPusher(GoneFor(management, gone)), publisher)
+        OrderNotifier(store, WebSocketPusher(GoneFor(management, gone)), publisher, once)
     )
 
 
@@ -256,8 +270,6 @@ def test_a_change_that_appsync_refuses_is_reported_for_retry(aws):
 
 def test_a_request_signed_with_other_credentials_is_refused_by_the_stand_in(aws):
     # Given a publisher holding credentials the endpoint does not know
-    from botocore.httpsession import URLLib3Session
-
     with appsync_standin(CREDENTIALS, REGION) as stand_in:
         stranger = AppSyncPublisher(
             stand_in.url,
@@ -292,3 +304,95 @@ def test_the_deployed_wiring_pushes_and_publishes_from_the_environment(aws, monk
     assert response == {"batchItemFailures": []}
     assert list(delivered()) == ["a1"]
     assert [c["signatureValid"] for c in stand_in.received] == [True]
+
+
+def test_a_retry_after_appsync_failed_once_delivers_each_update_exactly_once(aws, monkeypatch):
+    # Given two connections following c-1, and the notifier built from its environment
+    for cid in ("a1", "a2"):
+        ws("$connect", cid)
+        ws("subscribe", cid, {"action": "subscribe", "customerId": "c-1"})
+    frozen = boto3.session.Session().get_credentials().get_frozen_credentials()
+    lambda_credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+    with appsync_standin(lambda_credentials, REGION) as stand_in:
+        monkeypatch.setenv("GRAPHQL_URL", stand_in.url)
+        # And an AppSync endpoint that fails the first publish, then accepts
+        stand_in.refuse_next = 1
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        event = stream_event()
+        # When the stream delivers the batch, and then retries the record that failed
+        first = notifier_handler.handler(event, None)
+        retried = [
+            r
+            for r in event["Records"]
+            if r["dynamodb"]["SequenceNumber"]
+            in {f["itemIdentifier"] for f in first["batchItemFailures"]}
+        ]
+        second = notifier_handler.handler({"Records": retried}, None)
+    # Then the retry succeeded, each subscriber got the update exactly once (the retry skipped
+    # the WebSocket push that had already succeeded), and AppSync subscribers got it once
+    assert len(first["batchItemFailures"]) == 1
+    assert second == {"batchItemFailures": []}
+    expected = {"type": "orderUpdated", "order": a_view("o-1", "c-1")}
+    assert delivered() == {"a1": [expected], "a2": [expected]}
+    assert [call["body"]["variables"]["order"] for call in stand_in.accepted()] == [
+        a_view("o-1", "c-1")
+    ]
+
+
+class LambdaContext:
+    """The part of Lambda's context that powertools reads: the time left in the invocation."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+class TimedOutOnce:
+    """A management client whose first push never returns: Lambda kills the invocation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.killed = False
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> Any:
+        if not self.killed:
+            self.killed = True
+            raise SystemExit("Task timed out")  # nothing in the handler may clean up after it
+        return self._client.post_to_connection(ConnectionId=ConnectionId, Data=Data)
+
+
+def test_a_delivery_cut_off_by_a_lambda_timeout_is_retried_not_blocked(aws):
+    # Given a subscriber of c-1, and a notifier whose first push is cut off by a timeout
+    ws("$connect", "a1")
+    ws("subscribe", "a1", {"action": "subscribe", "customerId": "c-1"})
+    management = TimedOutOnce(
+        boto3.client("apigatewaymanagementapi", region_name=REGION, endpoint_url=ENDPOINT)
+    )
+    once = IdempotentDeliveries(boto3.client("dynamodb", region_name=REGION), IDEMPOTENCY)
+    store = ConnectionStore(boto3.client("dynamodb", region_name=REGION), CONNECTIONS)
+    with appsync_standin(CREDENTIALS, REGION) as stand_in:
+        publisher = AppSyncPublisher(stand_in.url, REGION, CREDENTIALS, URLLib3Session(timeout=5))
+        stream = StreamNotifier(
+            OrderNotifier(store, WebSocketPusher(management), publisher, once),
+            on_invocation=once.register_lambda_context,
+        )
+        put_order(
+            boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
+            a_view("o-1", "c-1"),
+            "2024-05-01T10:00:00Z",
+        )
+        event = stream_event()
+        with pytest.raises(SystemExit):
+            stream.handle(event, LambdaContext(remaining_ms=0))
+        time.sleep(0.01)  # the invocation's deadline has passed
+        # When the stream retries the batch in a new invocation
+        response = stream.handle(event, LambdaContext(remaining_ms=60_000))
+    # Then the delivery left in progress by the dead invocation does not block the retry
+    assert response == {"batchItemFailures": []}
+    assert list(delivered()) == ["a1"]

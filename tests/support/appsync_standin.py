@@ -29,6 +29,11 @@ class StandIn:
     region: str
     received: list[dict[str, Any]] = field(default_factory=list)
     answer: dict[str, Any] | None = None  # None: echo the mutation's order as its result
+    refuse_next: int = 0  # answer this many validly signed requests with HTTP 500 first
+
+    def accepted(self) -> list[dict[str, Any]]:
+        """The requests answered with the mutation's data: what subscribers received."""
+        return [call for call in self.received if call["accepted"]]
 
 
 def signature_is_valid(stand_in: StandIn, path: str, headers: dict[str, str], body: bytes) -> bool:
@@ -72,16 +77,26 @@ def appsync_standin(credentials: Credentials, region: str) -> Iterator[StandIn]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
             valid = signature_is_valid(state, self.path, headers, body)
-            state.received.append(
-                {"headers": headers, "body": json.loads(body), "signatureValid": valid}
-            )
+            accepted = False
             if not valid:
                 payload, status = {"errors": [{"errorType": "UnauthorizedException"}]}, 403
+            elif state.refuse_next > 0:
+                state.refuse_next -= 1
+                payload, status = {"errors": [{"errorType": "InternalFailure"}]}, 500
             elif state.answer is not None:
                 payload, status = state.answer, 200
             else:
                 order = json.loads(body)["variables"]["order"]
                 payload, status = {"data": {"publishOrderUpdate": order}}, 200
+                accepted = True
+            state.received.append(
+                {
+                    "headers": headers,
+                    "body": json.loads(body),
+                    "signatureValid": valid,
+                    "accepted": accepted,
+                }
+            )
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")

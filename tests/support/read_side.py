@@ -9,6 +9,7 @@ from functions.orders.read_model import (
     CONNECTIONS_CUSTOMER_ATTRIBUTE,
     CONNECTIONS_CUSTOMER_INDEX,
     CONNECTIONS_PARTITION_KEY,
+    IDEMPOTENCY_PARTITION_KEY,
     KEY_ATTRIBUTES,
     PARTITION_KEY,
     SORT_KEY,
@@ -119,6 +120,16 @@ def create_connections_table(client: Any, name: str) -> None:
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ],
+    )
+
+
+def create_idempotency_table(client: Any, name: str) -> None:
+    """The regional idempotency table, as read_model declares it (powertools' default shape)."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": IDEMPOTENCY_PARTITION_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": IDEMPOTENCY_PARTITION_KEY, "KeyType": "HASH"}],
     )
 
 
