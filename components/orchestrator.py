@@ -55,9 +55,7 @@ WRITE_FUNCTIONS: tuple[str, ...] = (
     *saga_function_names(),
 )
 
-# Same bus name in every region: EventBridge global endpoints need exactly that
-# (PITFALLS.md item 21), and a writer never needs to know which region it runs in.
-BUS_NAME = f"{PROJECT}-orders"
+
 # The layout the Glue table of GlobalData expects: events/dt=YYYY-MM-DD/, by the UTC arrival
 # time of the event (Firehose's timestamp namespace).
 EVENTS_DELIVERY_PREFIX = f"{EVENTS_PREFIX}{EVENTS_PARTITION}=!{{timestamp:yyyy-MM-dd}}/"
@@ -73,6 +71,13 @@ _SQS_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueu
 # AWS advises, so a retry never overlaps a running attempt.
 _CONSUMER_TIMEOUT = 30
 _MAX_RECEIVES = 5
+
+
+def bus_name(settings: Settings) -> str:
+    """The orders bus's name: the same in every region, as EventBridge global endpoints need
+    (PITFALLS.md item 21), and one per environment, as the global cluster and Glue names are,
+    so that a dev and a prod deployment can share an account."""
+    return f"{PROJECT}-{settings.environment.value}-orders"
 
 
 def migrations_hash(directory: Path = MIGRATIONS_DIR) -> str:
@@ -161,14 +166,14 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self.code = code
         bus = aws.cloudwatch.EventBus(
             f"{name}-bus",
-            name=BUS_NAME,
+            name=bus_name(settings),
             description="order requests and the checkout saga's domain events",
             tags=tags(settings, f"{name}-bus"),
             opts=self._child,
         )
         aws.cloudwatch.EventArchive(
             f"{name}-archive",
-            name=f"{PROJECT}-orders",
+            name=bus_name(settings),
             description="every event of the orders bus, for replay",
             event_source_arn=bus.arn,
             retention_days=365 if settings.is_prod else 30,

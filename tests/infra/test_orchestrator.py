@@ -23,7 +23,7 @@ from components.orchestrator import (
 )
 from functions.catalog import by_name, saga_function_names
 from ops.simulate import DeploymentResult, Resource, StackResult
-from tests.infra.conftest import SimulateOne
+from tests.infra.conftest import Simulate, SimulateOne
 from tests.support.deployments import generated_configs
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
@@ -163,11 +163,25 @@ def test_every_bus_is_archived_for_replay(example_deployment: DeploymentResult) 
         assert archive.inputs["retentionDays"] > 0
 
 
-def test_every_bus_has_the_same_name_as_global_endpoints_need(
-    example_deployment: DeploymentResult,
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_every_regions_bus_has_one_name_that_names_the_environment(
+    simulate: Simulate, environment: str
 ) -> None:
-    # PITFALLS.md item 21: a global endpoint pairs two buses of the same name.
-    assert len({s.outputs["eventBusName"] for s in stacks(example_deployment)}) == 1
+    # Given two regions of one environment
+    deployment = simulate(generated_configs(2, environment=environment))
+
+    # When the names of their buses and archives are gathered
+    buses = {s.stack: s.one(BUS).inputs["name"] for s in stacks(deployment)}
+    archives = {s.stack: s.one(ARCHIVE).inputs["name"] for s in stacks(deployment)}
+
+    # Then every region's bus has the same name, as a global endpoint pairs two buses of the
+    # same name (PITFALLS.md item 21), and so does every archive
+    assert len(set(buses.values())) == 1, buses
+    assert len(set(archives.values())) == 1, archives
+    # And the name is the environment's, so that a dev and a prod deployment never share one
+    (name,) = set(buses.values())
+    assert environment in name.split("-")
+    assert {s.outputs["eventBusName"] for s in stacks(deployment)} == {name}
 
 
 def test_the_definition_with_arns_resolved_passes_statelint_and_names_only_own_lambdas(
