@@ -29,9 +29,17 @@ class HealthReport:
 
 
 def run_checks(
-    checks: Mapping[str, Check], region: str, role: str, deadline_seconds: float
+    checks: Mapping[str, Check],
+    region: str,
+    role: str,
+    deadline_seconds: float,
+    informational: frozenset[str] = frozenset(),
 ) -> HealthReport:
-    """Run every check concurrently; one that raises or outlives the deadline fails."""
+    """Run every check concurrently; one that raises or outlives the deadline fails.
+
+    A failed check makes the region unhealthy unless it is named in ``informational``: then
+    it is only reported (marked ``"informational": true``).
+    """
     started = time.monotonic()
     results: dict[str, dict[str, Any]] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, len(checks)), thread_name_prefix="health")
@@ -52,7 +60,11 @@ def run_checks(
     finally:
         # Do not wait for a hung probe: its own socket timeout ends it later.
         pool.shutdown(wait=False, cancel_futures=True)
-    healthy = all(result["status"] == "ok" for result in results.values())
+    for name in informational & results.keys():
+        results[name]["informational"] = True
+    healthy = all(
+        result["status"] == "ok" for name, result in results.items() if name not in informational
+    )
     return HealthReport(
         healthy,
         {

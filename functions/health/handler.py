@@ -20,16 +20,24 @@ class Health:
     """Runs the region's checks and maps the report to an HTTP response."""
 
     def __init__(
-        self, checks: dict[str, Check], region: str, role: str, deadline_seconds: float
+        self,
+        checks: dict[str, Check],
+        region: str,
+        role: str,
+        deadline_seconds: float,
+        informational: frozenset[str] = frozenset(),
     ) -> None:
         self._checks = checks
         self._region = region
         self._role = role
         self._deadline = deadline_seconds
+        self._informational = informational
 
     def handle(self) -> dict[str, Any]:
         """The HTTP response: 200 or 503 with ``{status, region, role, checks}``."""
-        report: HealthReport = run_checks(self._checks, self._region, self._role, self._deadline)
+        report: HealthReport = run_checks(
+            self._checks, self._region, self._role, self._deadline, self._informational
+        )
         return {
             "statusCode": report.status_code,
             "headers": {"content-type": "application/json", "cache-control": "no-store"},
@@ -72,7 +80,10 @@ def build_health() -> Health:
         "table": TableProbe(dynamodb, settings.table_name),
         "database": DatabaseProbe(connect),
     }
-    return Health(checks, settings.region, settings.role, settings.deadline_seconds)
+    # HEALTH_DATABASE_REQUIRED=false: a failing reader no longer takes the region out of DNS
+    # (reads come from the table); see docs/read-side.md for the trade-off.
+    informational = frozenset() if settings.database_required else frozenset({"database"})
+    return Health(checks, settings.region, settings.role, settings.deadline_seconds, informational)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class HealthSettings:
     db_iam_auth: bool
     db_ca_bundle: str | None
     deadline_seconds: float
+    # False: the database check is reported but does not make /health answer 503.
+    database_required: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> HealthSettings:
@@ -32,6 +34,9 @@ class HealthSettings:
         iam = env.get("DB_IAM_AUTH", "true").lower()
         if iam not in ("true", "false"):
             raise RuntimeError("health: DB_IAM_AUTH must be 'true' or 'false'")
+        required = env.get("HEALTH_DATABASE_REQUIRED", "true").lower()
+        if required not in ("true", "false"):
+            raise RuntimeError("health: HEALTH_DATABASE_REQUIRED must be 'true' or 'false'")
         try:
             port = int(env.get("DB_PORT", "5432"))
             deadline = int(env.get("HEALTH_DEADLINE_MS", "2000")) / 1000
@@ -50,4 +55,5 @@ class HealthSettings:
             db_iam_auth=iam == "true",
             db_ca_bundle=env.get("DB_CA_BUNDLE") or None,
             deadline_seconds=deadline,
+            database_required=required == "true",
         )

@@ -88,3 +88,30 @@ def test_a_region_whose_database_is_unreachable_is_503(region, monkeypatch):
     assert status == 503
     assert body["checks"]["database"]["status"] == "fail"
     assert body["checks"]["table"]["status"] == "ok"
+
+
+@pytest.mark.postgres
+def test_a_region_whose_database_is_not_required_stays_200_when_it_is_unreachable(
+    region, monkeypatch
+):
+    # Given HEALTH_DATABASE_REQUIRED=false and no database listening
+    monkeypatch.setenv("HEALTH_DATABASE_REQUIRED", "false")
+    monkeypatch.setenv("DB_PORT", str(free_port()))
+    health_handler.build_health.cache_clear()
+    # When /health is called
+    status, body = check()
+    # Then the region stays in DNS (200), and the body still says the database failed
+    assert status == 200
+    assert body["checks"]["database"]["status"] == "fail"
+    assert body["checks"]["database"]["informational"] is True
+
+
+@pytest.mark.postgres
+def test_a_malformed_database_required_flag_is_refused_naming_it(region, monkeypatch):
+    # Given a typo in the flag
+    monkeypatch.setenv("HEALTH_DATABASE_REQUIRED", "no")
+    health_handler.build_health.cache_clear()
+    # When the function starts
+    # Then it refuses, naming the variable, instead of guessing
+    with pytest.raises(RuntimeError, match="HEALTH_DATABASE_REQUIRED"):
+        check()

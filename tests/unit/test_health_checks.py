@@ -59,3 +59,34 @@ def test_a_check_that_hangs_past_the_deadline_is_reported_as_timed_out():
     assert report.status_code == 503
     assert report.body["checks"]["table"]["status"] == "timeout"
     assert report.body["checks"]["database"]["status"] == "ok"
+
+
+def test_an_informational_check_that_fails_is_reported_but_keeps_the_region_in_service():
+    # Given a database check marked informational (HEALTH_DATABASE_REQUIRED=false) that fails
+    # When the region is checked
+    report = run_checks(
+        {"table": passes, "database": fails},
+        "eu-west-1",
+        "secondary",
+        1.0,
+        informational=frozenset({"database"}),
+    )
+    # Then the region stays healthy (200), and the body still shows the database failing
+    assert report.status_code == 200
+    assert report.body["status"] == "ok"
+    assert report.body["checks"]["database"]["status"] == "fail"
+    assert report.body["checks"]["database"]["informational"] is True
+
+
+def test_a_failing_table_check_is_never_informational():
+    # Given the database check marked informational and a table that refuses reads
+    # When the region is checked
+    report = run_checks(
+        {"table": fails, "database": passes},
+        "eu-west-1",
+        "secondary",
+        1.0,
+        informational=frozenset({"database"}),
+    )
+    # Then the region is out (503): it cannot serve reads
+    assert report.status_code == 503
