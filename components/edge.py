@@ -602,9 +602,11 @@ class RegionalEdge(pulumi.ComponentResource):
                     opts=self._child,
                 )
             routes.append(route)
-        logs = self._log_group(
-            "websocket-access", f"/aws/apigateway/{PROJECT}-{settings.stack}-websocket"
-        )
+        # No access logs here, unlike the HTTP stage: a WebSocket stage that logs needs the
+        # account's API Gateway CloudWatch role (AWS answers "CloudWatch Logs role ARN must be
+        # set in account settings to enable logging", sst/ion#373), which HTTP APIs never
+        # use. That role is one setting per account and region, shared with whatever else
+        # runs there, so a stack must not own it; an account that has it can add logs here.
         stage = aws.apigatewayv2.Stage(
             f"{name}-websocket-stage",
             api_id=api.id,
@@ -613,9 +615,6 @@ class RegionalEdge(pulumi.ComponentResource):
             default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
                 throttling_rate_limit=settings.edge.throttling_rate_limit,
                 throttling_burst_limit=settings.edge.throttling_burst_limit,
-            ),
-            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
-                destination_arn=logs.arn, format=_ACCESS_LOG_FORMAT
             ),
             tags=tags(settings, f"{name}-websocket-stage"),
             # An auto-deployed stage made before the routes would deploy an empty API.

@@ -189,6 +189,22 @@ def test_the_http_stage_is_throttled_and_logs_every_request(examples: Deployment
         )
 
 
+def test_the_websocket_stage_deploys_without_the_accounts_api_gateway_logging_role(
+    examples: DeploymentResult,
+) -> None:
+    for stack in examples.stacks.values():
+        # Given the WebSocket API's stage
+        websocket = api_of(stack, "WEBSOCKET")
+        (stage,) = [s for s in stack.of_type(STAGE) if s.inputs["apiId"] == websocket.outputs["id"]]
+
+        # Then it asks for no logging, which would need the account-wide API Gateway role
+        # ("CloudWatch Logs role ARN must be set in account settings")
+        assert not stage.inputs.get("accessLogSettings")
+        assert not (stage.inputs.get("defaultRouteSettings") or {}).get("loggingLevel")
+        # And the stack does not take over that account-wide setting either
+        assert not stack.of_type("aws:apigateway/account:Account")
+
+
 def test_throttling_and_cors_come_from_config(with_domain: DeploymentResult) -> None:
     for stack in with_domain.stacks.values():
         (stage,) = [s for s in stack.of_type(STAGE) if s.inputs["name"] == "$default"]
