@@ -216,19 +216,26 @@ class EventBridgeDomainEvents:
         self._bus = bus_name
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """Publish one event; raises RuntimeError when the bus refused it."""
-        answer = self._events.put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail),
-                    "EventBusName": self._bus,
-                }
-            ]
-        )
+        """Publish one event; TransientError when the bus refused it or could not be reached.
+
+        Transient, so the step is retried rather than compensated: every step publishes again
+        when re-run after its database commit, and a lost event must not refund a good order.
+        """
+        try:
+            answer = self._events.put_events(
+                Entries=[
+                    {
+                        "Source": EVENT_SOURCE,
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
+                        "EventBusName": self._bus,
+                    }
+                ]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(f"publishing {detail_type}: {exc}") from exc
         if answer.get("FailedEntryCount"):
-            raise RuntimeError(f"the bus refused {detail_type}: {answer['Entries']}")
+            raise TransientError(f"the bus refused {detail_type}: {answer.get('Entries')}")
 
 
 class DynamoViewWriter:

@@ -35,5 +35,9 @@ class CustomerRejected(BusinessError):
     """The customer record (or the on-premises CRM) refused the order."""
 
 
+class ConfirmedOrderKept(Exception):
+    """CancelOrder met a CONFIRMED order: nothing is undone, and the execution fails loudly."""
+
+
 class OrderConflict(BusinessError):
     """An order with this id exists with another request: the key was reused."""

@@ -4,11 +4,14 @@ Provider API (what the adapter calls; the test stand-in serves the same):
 
 - ``POST /v1/authorizations`` ``{amount, currency, token, reference}`` -> ``{id}``; 402 declined
 - ``POST /v1/authorizations/{id}/capture`` ``{amount}`` -> ``{id}`` (the capture id)
+- ``GET /v1/authorizations/{id}`` -> ``{id, status, captureId}``: ``captureId`` is the capture
+  made on it, or null; how a saga learns whether a capture whose answer it lost took effect
 - ``POST /v1/authorizations/{id}/void`` -> ``{}``
 - ``POST /v1/captures/{id}/refunds`` ``{amount}`` -> ``{id}``
 
 Every call carries ``Authorization: Bearer <key>`` and an ``Idempotency-Key`` derived from the
-order id and the operation, so a retried step never charges twice.
+order id and the operation, so a retried step never charges twice. A 401 or 403 means the
+provider refused the API key: ``PaymentNotConfigured``, never a decline.
 
 A stack without ``payments.baseUrl`` gets ``UnconfiguredPaymentProvider``: orders are still
 reserved, and each then fails at AuthorizePayment with ``PaymentNotConfigured``, a cause the
@@ -44,6 +47,10 @@ class PaymentProvider(Protocol):
         """Capture an authorization; return the capture id; CaptureRejected if refused."""
         ...
 
+    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
+        """The id of the capture made on an authorization, or None when it was not captured."""
+        ...
+
     def void(self, order_id: str, authorization_id: str) -> None:
         """Release an authorization that will not be captured."""
         ...
@@ -55,16 +62,24 @@ class PaymentProvider(Protocol):
 
 def post_json(
     url: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | None,
     headers: dict[str, str],
     timeout: float,
     business_error: type[BusinessError],
+    *,
+    refused_credentials: type[BusinessError] | None = None,
+    method: str = "POST",
 ) -> dict[str, Any]:
-    """POST JSON; 5xx, 429, timeouts and connection errors are transient, other 4xx business."""
+    """Send JSON (``payload`` None: no body, for a GET) and return the JSON answer.
+
+    5xx, 408, 429, timeouts and connection errors are transient; a 401 or 403 raises
+    ``refused_credentials`` when given (a deploy problem, not the request's); other 4xx
+    ``business_error``.
+    """
     request = urllib.request.Request(
         url,
-        data=json.dumps(payload).encode(),
-        method="POST",
+        data=None if payload is None else json.dumps(payload).encode(),
+        method=method,
         headers={"content-type": "application/json", **headers},
     )
     try:
@@ -74,6 +89,10 @@ def post_json(
         detail = answer.read()[:500].decode(errors="replace")
         if answer.code >= 500 or answer.code in (408, 429):
             raise TransientError(f"{url} answered {answer.code}") from answer
+        if refused_credentials is not None and answer.code in (401, 403):
+            raise refused_credentials(
+                f"{url} refused the API key ({answer.code}): check the payment API key secret"
+            ) from answer
         raise business_error(f"{url} answered {answer.code}: {detail}") from answer
     except OSError as exc:  # URLError, timeouts and resets are all OSError
         raise TransientError(f"{url}: {exc}") from exc
@@ -109,6 +128,10 @@ class UnconfiguredPaymentProvider:
         """Refuse: there is no provider to capture with."""
         self._refuse()
 
+    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
+        """Refuse: there is no provider to ask."""
+        self._refuse()
+
     def void(self, order_id: str, authorization_id: str) -> None:
         """Refuse: there is no provider to void with."""
         self._refuse()
@@ -140,18 +163,26 @@ class HttpPaymentProvider:
     def _call(
         self,
         path: str,
-        payload: dict[str, Any],
-        idempotency_key: str,
+        payload: dict[str, Any] | None,
+        idempotency_key: str | None,
         business_error: type[BusinessError] = PaymentRejected,
+        method: str = "POST",
     ) -> dict[str, Any]:
-        headers = {
-            "authorization": f"Bearer {self._api_key()}",
-            "idempotency-key": idempotency_key,
-        }
-        return post_json(self._base + path, payload, headers, self._timeout, business_error)
+        headers = {"authorization": f"Bearer {self._api_key()}"}
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
+        return post_json(
+            self._base + path,
+            payload,
+            headers,
+            self._timeout,
+            business_error,
+            refused_credentials=PaymentNotConfigured,
+            method=method,
+        )
 
     def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
-        """Authorize ``amount``; a 4xx is a decline."""
+        """Authorize ``amount``; a 4xx other than 401/403 is a decline."""
         answer = self._call(
             "/v1/authorizations",
             {"amount": amount, "currency": currency, "token": token, "reference": order_id},
@@ -169,6 +200,12 @@ class HttpPaymentProvider:
             CaptureRejected,
         )
         return str(answer["id"])
+
+    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
+        """Ask the provider whether the authorization was captured, and by which capture."""
+        answer = self._call(f"/v1/authorizations/{authorization_id}", None, None, method="GET")
+        capture = answer.get("captureId")
+        return str(capture) if capture else None
 
     def void(self, order_id: str, authorization_id: str) -> None:
         """Void the authorization."""

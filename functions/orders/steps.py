@@ -2,7 +2,12 @@
 
 Each function takes the saga's state (the execution input, plus ``error`` after a Catch) and
 returns a small result that the state machine discards (``ResultPath: null``). Each is
-idempotent on the order id: run twice, it takes effect once.
+idempotent on the order id: run twice, it takes effect once, and it publishes its event again,
+because a retry may follow a commit whose publish failed (publishing is a TransientError).
+
+A CONFIRMED order is never compensated: if ConfirmOrder committed but kept failing to publish,
+the compensations leave the order, the payment and the customer as they are and CancelOrder
+fails the execution (``CompensationFailed``, an alarm): a person re-publishes the event.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from functions.orders.domain import OrderStatus
-from functions.orders.errors import CustomerRejected, PaymentDeclined
+from functions.orders.errors import ConfirmedOrderKept, CustomerRejected, PaymentDeclined
 from functions.orders.payments import PaymentProvider
 
 
@@ -89,6 +94,14 @@ class CheckoutSteps:
             },
         )
 
+    def _confirmed(self, order_id: str, step: str) -> bool:
+        """True (and noted) when the order is CONFIRMED: a compensation then undoes nothing."""
+        order = self.store.order(order_id)
+        if order is None or order["status"] != OrderStatus.CONFIRMED.value:
+            return False
+        self.store.note(order_id, step, "kept: order confirmed")
+        return True
+
     def reserve_order(self, state: dict[str, Any]) -> dict[str, Any]:
         """Insert the order, its lines and a pending payment in one transaction."""
         order_id = state["orderId"]
@@ -104,6 +117,10 @@ class CheckoutSteps:
         payment = self.store.payment(order_id)
         if payment is None:
             raise RuntimeError(f"order {order_id} was never reserved")
+        if payment["status"] == "DECLINED":
+            # A re-run after a decline whose event was lost: the decline stands.
+            self._event("PaymentDeclined", order_id)
+            raise PaymentDeclined(payment.get("decline_reason") or "declined")
         if payment["status"] == "PENDING":
             request = state["request"]
             try:
@@ -164,16 +181,28 @@ class CheckoutSteps:
     def revert_customer(self, state: dict[str, Any]) -> dict[str, Any]:
         """Take back what UpdateCustomer added, if anything."""
         order_id = state["orderId"]
-        self.store.revert_customer(order_id)
+        if not self._confirmed(order_id, "RevertCustomer"):
+            self.store.revert_customer(order_id)
         return {"orderId": order_id}
 
     def refund_payment(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Refund a captured payment; nothing when nothing was captured."""
+        """Refund what was captured, even a capture whose answer was lost; nothing otherwise."""
         order_id = state["orderId"]
-        payment = self.store.payment(order_id)
-        if payment and payment["status"] == "CAPTURED":
-            refund = self.payments.refund(order_id, payment["capture_id"], payment["amount"])
-            self.store.set_payment(order_id, "RefundPayment", "REFUNDED", refund_id=refund)
+        if self._confirmed(order_id, "RefundPayment"):
+            return {"orderId": order_id}
+        payment = self.store.payment(order_id) or {}
+        status, capture_id = payment.get("status"), payment.get("capture_id")
+        if status == "AUTHORIZED":
+            # Only CapturePayment's own failure leaves the payment AUTHORIZED here, and a capture
+            # that timed out may still have been made: ask the provider, never void it blind.
+            capture_id = self.payments.find_capture(order_id, payment["authorization_id"])
+        if status in ("AUTHORIZED", "CAPTURED") and capture_id is not None:
+            refund = self.payments.refund(order_id, capture_id, payment["amount"])
+            self.store.set_payment(
+                order_id, "RefundPayment", "REFUNDED", refund_id=refund, capture_id=capture_id
+            )
+            self._event("PaymentRefunded", order_id)
+        elif status == "REFUNDED":
             self._event("PaymentRefunded", order_id)
         else:
             self.store.note(order_id, "RefundPayment", "nothing")
@@ -182,10 +211,15 @@ class CheckoutSteps:
     def void_authorization(self, state: dict[str, Any]) -> dict[str, Any]:
         """Release an authorization that was not captured; nothing otherwise."""
         order_id = state["orderId"]
+        if self._confirmed(order_id, "VoidAuthorization"):
+            return {"orderId": order_id}
         payment = self.store.payment(order_id)
-        if payment and payment["status"] == "AUTHORIZED":
+        status = payment["status"] if payment else None
+        if payment and status == "AUTHORIZED":
             self.payments.void(order_id, payment["authorization_id"])
             self.store.set_payment(order_id, "VoidAuthorization", "VOIDED")
+            self._event("PaymentVoided", order_id)
+        elif status == "VOIDED":
             self._event("PaymentVoided", order_id)
         else:
             self.store.note(order_id, "VoidAuthorization", "nothing")
@@ -199,6 +233,11 @@ class CheckoutSteps:
             # ReserveOrder itself failed: there is no row to mark, only the audit trail.
             self.store.note(order_id, "CancelOrder", "nothing")
             return {"orderId": order_id}
+        if order["status"] == OrderStatus.CONFIRMED.value:
+            raise ConfirmedOrderKept(
+                f"order {order_id} is CONFIRMED and was kept, its payment too; the saga failed "
+                f"after the confirmation ({failure_cause(state)}): re-publish its events"
+            )
         if order["status"] != OrderStatus.FAILED.value:
             self.store.set_status(
                 order_id, "CancelOrder", OrderStatus.FAILED, failure_cause(state)[:1000]

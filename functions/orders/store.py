@@ -104,19 +104,20 @@ class PostgresOrderStore:
     def payment(self, order_id: str) -> dict[str, Any] | None:
         """The order's payment row, or None when the order was never reserved."""
         rows = self._db.connection().run(
-            "SELECT status, amount, currency, authorization_id, capture_id FROM payments "
-            "WHERE order_id = :o",
+            "SELECT status, amount, currency, authorization_id, capture_id, decline_reason "
+            "FROM payments WHERE order_id = :o",
             o=order_id,
         )
         if not rows:
             return None
-        status, amount, currency, auth, capture = rows[0]
+        status, amount, currency, auth, capture, decline = rows[0]
         return {
             "status": status,
             "amount": amount,
             "currency": currency,
             "authorization_id": auth,
             "capture_id": capture,
+            "decline_reason": decline,
         }
 
     def order(self, order_id: str) -> dict[str, Any] | None:

@@ -85,7 +85,10 @@ Responder = Callable[[Recorded], tuple[int, dict[str, Any]]]
 
 @dataclass
 class StandIn:
-    """An HTTP server on 127.0.0.1 answering with ``responder`` and recording every request."""
+    """An HTTP server on 127.0.0.1 answering with ``responder`` and recording every request.
+
+    The responder runs under a lock, so a responder that sleeps (a timeout) delays the others.
+    """
 
     responder: Responder
     requests: list[Recorded] = field(default_factory=list)
@@ -100,14 +103,14 @@ def serve(responder: Responder) -> Iterator[StandIn]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def _answer(self, method: str) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {"raw": raw.decode(errors="replace")}
             recorded = Recorded(
-                "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                method, self.path, {k.lower(): v for k, v in self.headers.items()}, body
             )
             with lock:
                 stand_in.requests.append(recorded)
@@ -118,6 +121,12 @@ def serve(responder: Responder) -> Iterator[StandIn]:
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -16,10 +16,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaFunction
 
 from functions.catalog import by_name, saga_function_names
 from functions.orders import read_model, saga
+from functions.orders.aws import EventBridgeDomainEvents
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import order_id_for
 from functions.orders.migrations import migrate
@@ -58,20 +60,55 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
 
 
 class Provider:
-    """A payment provider and CRM stand-in, scripted by payment token and customer id."""
+    """A payment provider and CRM stand-in, scripted by payment token and customer id.
+
+    It keeps each authorization's state (``authorized``, ``captured``, ``voided``,
+    ``refunded``), so a test can check what money is left where, whatever the saga recorded.
+    """
 
     def __init__(self) -> None:
         self.by_key: dict[str, tuple[int, dict[str, Any]]] = {}
         self.flaky_left = 1
+        self.authorizations: dict[str, dict[str, Any]] = {}
+        # How long a capture of tok_capture_times_out takes to answer, once it took effect.
+        self.slow_seconds = 0.0
 
     def __call__(self, request: Recorded) -> tuple[int, dict[str, Any]]:
+        if request.method == "GET":
+            auth = self.authorizations.get(request.path.split("/")[3])
+            return (200, {"id": request.path.split("/")[3], **auth}) if auth else (404, {})
         key = request.headers.get("idempotency-key", "")
         if key in self.by_key:
             return self.by_key[key]
         answer = self.decide(request)
+        self.track(request.path, answer)
+        if request.path.endswith("/capture") and "tok_capture_times_out" in self.token_of(
+            request.path
+        ):
+            # The capture is made, but its answer never arrives in time, on every attempt.
+            time.sleep(self.slow_seconds)
+            return answer
         if answer[0] < 500:
             self.by_key[key] = answer
         return answer
+
+    def track(self, path: str, answer: tuple[int, dict[str, Any]]) -> None:
+        """Move the authorization an accepted call is about to its new state."""
+        status, body = answer
+        if status >= 300:
+            return
+        if path == "/v1/authorizations":
+            self.authorizations[body["id"]] = {"status": "authorized", "captureId": None}
+        elif path.endswith("/capture"):
+            self.authorizations[path.split("/")[3]] = {
+                "status": "captured",
+                "captureId": body["id"],
+            }
+        elif path.endswith("/void"):
+            self.authorizations[path.split("/")[3]]["status"] = "voided"
+        elif path.endswith("/refunds"):
+            auth = path.split("/")[3].replace("cap_", "auth_")
+            self.authorizations[auth]["status"] = "refunded"
 
     def decide(self, request: Recorded) -> tuple[int, dict[str, Any]]:
         path, body = request.path, request.body
@@ -91,6 +128,8 @@ class Provider:
                 return 422, {"code": "capture_rejected"}
             return 200, {"id": path.split("/")[3].replace("auth_", "cap_")}
         if path.endswith("/void"):
+            if self.authorizations[path.split("/")[3]]["status"] != "authorized":
+                return 409, {"code": "not_authorized"}
             return 200, {}
         if path.endswith("/refunds"):
             return 201, {"id": path.split("/")[3].replace("cap_", "ref_")}
@@ -104,6 +143,21 @@ class Provider:
         return ""
 
 
+class FlakyEvents:
+    """An EventBridge client whose PutEvents of one detail type fails ``failures`` times."""
+
+    def __init__(self, detail_type: str, failures: int) -> None:
+        self._real = boto3.client("events", region_name=PRIMARY)
+        self._detail_type = detail_type
+        self.failures_left = failures
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        if Entries[0]["DetailType"] == self._detail_type and self.failures_left > 0:
+            self.failures_left -= 1
+            raise ClientError({"Error": {"Code": "InternalException"}}, "PutEvents")
+        return self._real.put_events(Entries=Entries)
+
+
 @dataclass
 class World:
     """One primary region with the saga deployed and its collaborators."""
@@ -112,6 +166,7 @@ class World:
     db: Database
     provider: StandIn
     queue_url: str
+    stand_in: Provider
 
     def calls(self, suffix: str) -> list[Recorded]:
         return [r for r in self.provider.requests if r.path.endswith(suffix)]
@@ -241,7 +296,8 @@ def world(
     events.put_targets(
         Rule="projector", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}]
     )
-    with serve(Provider()) as provider:
+    stand_in = Provider()
+    with serve(stand_in) as provider:
         for name, value in {
             "AWS_REGION": PRIMARY,
             "DATABASE_URL": postgres_dsn,
@@ -255,7 +311,7 @@ def world(
         }.items():
             monkeypatch.setenv(name, value)
         _reset_handler_caches()
-        yield World(machine, db, provider, queue)
+        yield World(machine, db, provider, queue, stand_in)
         saga_handler.database().close()
         projector.database().close()
         _reset_handler_caches()
@@ -428,3 +484,63 @@ def test_twenty_concurrent_duplicates_give_exactly_one_order(world: World) -> No
     assert {json.loads(a["body"])["orderId"] for a in answers} == {order_id}
     assert world.db.connection().run("SELECT count(*) FROM orders") == [[1]]
     assert len(world.calls("/capture")) == 1
+
+
+def view_status(order_id: str) -> str:
+    """The order's status as GET /orders/{id} shows it, from the global table."""
+    item = boto3.client("dynamodb", region_name=PRIMARY).get_item(
+        TableName=TABLE, Key={k: {"S": v} for k, v in read_model.order_key(order_id).items()}
+    )["Item"]
+    return str(item[read_model.VIEW_ATTRIBUTE]["M"]["status"]["S"])
+
+
+def test_a_confirmation_whose_event_fails_once_is_retried_not_refunded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bus that refuses the first OrderConfirmed (after ConfirmOrder committed)
+    events = FlakyEvents("OrderConfirmed", failures=1)
+    monkeypatch.setattr(saga_handler.steps(), "events", EventBridgeDomainEvents(events, "orders"))
+    # When an order with a good card is placed
+    order_id = world.run()
+    world.project()
+    # Then ConfirmOrder was retried: the order is confirmed, captured once and never refunded
+    assert events.failures_left == 0
+    assert world.order(order_id) == ("CONFIRMED", None, "CAPTURED")
+    assert len(world.calls("/capture")) == 1 and world.calls("/refunds") == []
+    assert world.compensations(order_id) == []
+    assert world.wait(order_id)["status"] == "SUCCEEDED"
+    # And the re-run published OrderConfirmed, so the view says so
+    assert view_status(order_id) == "CONFIRMED"
+
+
+def test_a_confirmed_order_whose_event_never_publishes_is_kept_and_pages_someone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bus that refuses every OrderConfirmed, longer than ConfirmOrder's retries
+    events = FlakyEvents("OrderConfirmed", failures=1000)
+    monkeypatch.setattr(saga_handler.steps(), "events", EventBridgeDomainEvents(events, "orders"))
+    # When an order with a good card is placed
+    order_id = world.run()
+    # Then the confirmed order and its capture are kept: no refund, no void, no FAILED
+    assert world.order(order_id) == ("CONFIRMED", None, "CAPTURED")
+    assert world.calls("/refunds") == [] and world.calls("/void") == []
+    # And the execution failed, which raises the ExecutionsFailed alarm
+    assert world.wait(order_id)["status"] == "FAILED"
+
+
+def test_a_capture_made_whose_answer_always_times_out_is_refunded_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a provider that makes the capture but answers after the step's timeout, every time
+    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "0.3")
+    saga_handler.steps.cache_clear()
+    world.stand_in.slow_seconds = 0.6
+    # When the order is placed and CapturePayment exhausts its retries
+    order_id = world.run(token="tok_capture_times_out")
+    # Then the order failed, the capture the provider made was refunded once, nothing voided
+    status, cause, payment = world.order(order_id)
+    assert status == "FAILED" and cause is not None and cause.startswith("TransientError")
+    assert payment == "REFUNDED"
+    assert len(world.calls("/refunds")) == 1 and world.calls("/void") == []
+    # And the provider holds no open authorization and no captured money
+    assert [a["status"] for a in world.stand_in.authorizations.values()] == ["refunded"]
