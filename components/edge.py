@@ -763,7 +763,9 @@ class RegionalEdge(pulumi.ComponentResource):
         )
         option = certificate.domain_validation_options[0]
         # ACM asks for the same record for the same name in every region of an account, so
-        # each stack writes it over the others' instead of failing on "already exists".
+        # each stack writes it over the others' instead of failing on "already exists". It
+        # is retained when a stack is destroyed: every other region's certificate still
+        # needs it to renew, and the next stack that is deployed writes it over again.
         validation_record = aws.route53.Record(
             f"{name}-api-certificate-validation-record",
             zone_id=domain.zone_id,
@@ -772,7 +774,7 @@ class RegionalEdge(pulumi.ComponentResource):
             records=[option.resource_record_value],
             ttl=300,
             allow_overwrite=True,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         validation = aws.acm.CertificateValidation(
             f"{name}-api-certificate-validation",

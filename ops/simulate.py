@@ -11,7 +11,8 @@ for each one:
   and fails otherwise, as it would against a real backend (pulumi/pulumi#3540);
 - an invoke the mocks do not know fails, naming its token, instead of returning nothing.
 
-Resource options (parent, dependsOn, ignoreChanges, provider, protect) are recorded by a
+Resource options (parent, dependsOn, ignoreChanges, provider, protect, retainOnDelete) are
+recorded by a
 monitor that wraps Pulumi's own mock monitor, so tests and the plan can show them.
 """
 
@@ -64,6 +65,8 @@ class Resource:
     protect: bool
     provider: str | None
     custom: bool
+    # Left in place when its stack is destroyed (ResourceOptions.retain_on_delete).
+    retain_on_delete: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``ops plan --json`` prints."""
@@ -490,6 +493,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         ignore_changes: list[str],
         protect: bool,
         custom: bool,
+        retain_on_delete: bool = False,
     ) -> None:
         self.records[urn] = Resource(
             urn=urn,
@@ -504,6 +508,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=protect,
             provider=request.provider or None,
             custom=custom,
+            retain_on_delete=retain_on_delete,
         )
 
     def ReadResource(self, request: Any) -> Any:
@@ -531,7 +536,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         self._record(request, urn, inputs, region=region,
                      ignore_changes=list(request.ignoreChanges), protect=bool(request.protect),
-                     custom=bool(request.custom))  # fmt: skip
+                     custom=bool(request.custom),
+                     retain_on_delete=bool(request.retainOnDelete))  # fmt: skip
         return response
 
 

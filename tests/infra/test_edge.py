@@ -346,6 +346,29 @@ def test_each_region_has_exactly_one_latency_record_of_its_own_with_a_health_che
     assert len(set(identifiers)) == len(with_domain.stacks)
 
 
+def test_the_shared_certificate_validation_record_outlives_the_destroy_of_any_one_stack(
+    with_domain: DeploymentResult,
+) -> None:
+    names = set()
+    for stack in with_domain.stacks.values():
+        # Given the validation record of the region's API certificate
+        (certificate,) = [
+            c for c in stack.of_type(CERTIFICATE) if c.inputs["domainName"] == DOMAIN["apiHostname"]
+        ]
+        (option,) = certificate.outputs["domainValidationOptions"]
+        (record,) = [
+            r for r in stack.of_type(RECORD) if r.inputs["name"] == option["resourceRecordName"]
+        ]
+        names.add(record.inputs["name"])
+
+        # Then every stack may write it, and destroying a stack leaves it for the others,
+        # whose certificates need it to renew
+        assert record.inputs["allowOverwrite"] is True
+        assert record.retain_on_delete is True, stack.stack
+    # And it is one record, shared by every region
+    assert len(names) == 1
+
+
 def test_the_health_check_probes_the_regions_own_endpoint(with_domain: DeploymentResult) -> None:
     for stack in with_domain.stacks.values():
         check = stack.one(HEALTH_CHECK)

@@ -93,7 +93,8 @@ import pulumi, pulumi_aws as aws
 east = aws.Provider("east", region="us-east-1")
 parent = aws.sqs.Queue("first")
 aws.sqs.Queue("second", opts=pulumi.ResourceOptions(depends_on=[parent], protect=True,
-              ignore_changes=["tags"], provider=aws.Provider("west", region="us-west-2")))
+              ignore_changes=["tags"], provider=aws.Provider("west", region="us-west-2"),
+              retain_on_delete=True))
 """,
     )
 
@@ -102,6 +103,7 @@ aws.sqs.Queue("second", opts=pulumi.ResourceOptions(depends_on=[parent], protect
     assert second.depends_on == [first.urn]
     assert second.ignore_changes == ["tags"]
     assert second.protect is True
+    assert second.retain_on_delete is True and first.retain_on_delete is False
     assert second.region == "us-west-2"
     assert first.region == "us-east-1"
 
