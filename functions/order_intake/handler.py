@@ -2,9 +2,9 @@
 
 Delivery: a secondary's bus forwards OrderRequested to the primary's bus, whose rule targets
 an SQS queue (with a DLQ) consumed here with ``ReportBatchItemFailures``. The request is
-validated again (the bus is not trusted more than the API) and the saga started exactly as
-the write API does; a reused key with another body cannot be answered 409 any more, so it
-is logged and dropped. Environment: ``STATE_MACHINE_ARN`` and ``AWS_REGION``.
+validated again (the bus is not trusted more than the API) and the saga started by the
+write API's own code (``write.begin_saga``); a reused key with another body cannot be
+answered 409 any more, so it is logged and dropped. Environment: ``STATE_MACHINE_ARN`` and ``AWS_REGION``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aws_lambda_powertools.logging import Logger
 from functions.orders.aws import StepFunctionsSagaStarter
 from functions.orders.domain import ValidationError, order_id_for, parse_order_request
 from functions.orders.ports import StartOutcome
-from functions.orders.write import saga_input
+from functions.orders.write import begin_saga
 
 logger = Logger(service="order-intake")
 
@@ -42,8 +42,7 @@ def start(detail: dict[str, Any]) -> StartOutcome | None:
     except (ValidationError, KeyError, TypeError) as exc:
         logger.warning("dropping an invalid OrderRequested", extra={"reason": str(exc)})
         return None
-    fingerprint = request.fingerprint()
-    outcome = starter().start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    outcome = begin_saga(starter(), order_id, request)
     if outcome is StartOutcome.CONFLICT:
         logger.warning("idempotency key reused with another body", extra={"orderId": order_id})
     return outcome

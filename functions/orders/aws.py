@@ -25,6 +25,7 @@ from functions.orders.ports import (
     PrimaryUnreachable,
     Relayed,
     StartOutcome,
+    WritePathMisconfigured,
 )
 from functions.orders.read_model import (
     CONTROL_MODE,
@@ -88,6 +89,34 @@ class CachedControlSource:
         return record
 
 
+# Error codes of AWS APIs worth another attempt later; any other code (AccessDenied,
+# StateMachineDoesNotExist, ValidationException, ...) is a deploy problem that waiting cannot fix.
+_TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def _unavailable_or_misconfigured(exc: ClientError, what: str) -> Exception:
+    """PrimaryUnreachable (503 READ_ONLY) for throttling and 5xx, else WritePathMisconfigured."""
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    if error.get("Code") in _TRANSIENT_AWS_CODES or status >= 500:
+        return PrimaryUnreachable(f"{what}: {exc}")
+    return WritePathMisconfigured(f"{what}: {exc}")
+
+
 def execution_arn(state_machine_arn: str, name: str) -> str:
     """The ARN of the execution ``name`` of a state machine."""
     head, _, machine = state_machine_arn.partition(":stateMachine:")
@@ -112,13 +141,15 @@ class StepFunctionsSagaStarter:
             return StartOutcome.STARTED
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise PrimaryUnreachable(str(exc)) from exc
+                raise _unavailable_or_misconfigured(exc, "StartExecution") from exc
         except BotoCoreError as exc:
             raise PrimaryUnreachable(str(exc)) from exc
         # The name is taken: the same order if the input carried the same fingerprint.
         try:
             existing = self._sfn.describe_execution(executionArn=execution_arn(self._arn, order_id))
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            raise _unavailable_or_misconfigured(exc, "DescribeExecution") from exc
+        except BotoCoreError as exc:
             raise PrimaryUnreachable(str(exc)) from exc
         earlier = json.loads(existing.get("input") or "{}").get("fingerprint")
         return StartOutcome.SAME_ORDER if earlier == fingerprint else StartOutcome.CONFLICT
@@ -183,7 +214,8 @@ class EventBridgeOrderRequestPublisher:
     def publish(
         self, idempotency_key: str, order_id: str, fingerprint: str, request: OrderRequest
     ) -> None:
-        """Publish the request; raises PrimaryUnreachable when the bus refused it."""
+        """Publish the request; PrimaryUnreachable when the bus is unavailable or refused it,
+        WritePathMisconfigured when the call itself was refused (permissions, no such bus)."""
         detail = {
             "idempotencyKey": idempotency_key,
             "orderId": order_id,
@@ -202,7 +234,9 @@ class EventBridgeOrderRequestPublisher:
                     }
                 ]
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            raise _unavailable_or_misconfigured(exc, "PutEvents") from exc
+        except BotoCoreError as exc:
             raise PrimaryUnreachable(str(exc)) from exc
         if answer.get("FailedEntryCount"):
             raise PrimaryUnreachable(f"the bus refused the event: {answer['Entries']}")

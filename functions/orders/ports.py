@@ -1,7 +1,7 @@
 """The write path's ports: what the domain needs from the outside world, as Protocols.
 
 Adapters that implement them with boto3, pg8000 or HTTP live in ``functions/orders/aws.py``,
-``db.py`` and ``payments_http.py``; tests implement them in memory.
+``db.py`` and ``payments.py``; tests implement them in memory.
 """
 
 from __future__ import annotations
@@ -53,7 +53,11 @@ class SagaStarter(Protocol):
     """Starts the checkout saga, at most once per order id."""
 
     def start(self, order_id: str, fingerprint: str, saga_input: dict[str, Any]) -> StartOutcome:
-        """Start the saga named ``order_id``; report whether it is new, a retry or a conflict."""
+        """Start the saga named ``order_id``; report whether it is new, a retry or a conflict.
+
+        Raises PrimaryUnreachable when Step Functions is unavailable for now (throttling,
+        5xx), WritePathMisconfigured when it refused the call for good.
+        """
         ...
 
 
@@ -67,6 +71,13 @@ class Relayed:
 
 class PrimaryUnreachable(RuntimeError):
     """The primary did not answer in time, refused the connection, or answered 5xx."""
+
+
+class WritePathMisconfigured(RuntimeError):
+    """AWS refused a write-path call for good (access denied, no such state machine or bus).
+
+    Not read-only mode: waiting cannot fix a deployment, so it surfaces as a server error.
+    """
 
 
 class Forwarder(Protocol):

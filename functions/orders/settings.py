@@ -8,8 +8,10 @@ Variables (all strings, as Lambda passes them):
 - ``EVENT_BUS_NAME``: this region's bus for domain events and OrderRequested.
 - ``WRITE_MODE``: ``sync`` (default: forward writes to the primary over HTTPS) or ``async``
   (a secondary puts OrderRequested on its bus; the bus forwards to the primary's).
-- ``PRIMARY_REGION``, ``PRIMARY_WRITE_URL``: optional; used only while the control record
-  does not exist yet (first deploy).
+- ``PRIMARY_REGION``, ``PRIMARY_WRITE_URL``: optional; the primary as deployed, used while
+  the control record does not exist yet (first deploy). ``PRIMARY_REGION`` is also where the
+  bus rule forwards OrderRequested, so async mode publishes only while the control record
+  names that region (after a failover, writes are forwarded synchronously until a redeploy).
 - ``CONTROL_CACHE_SECONDS``: how long the control record is cached; at most 10 (default 10).
 - ``FORWARD_TIMEOUT_SECONDS``: timeout of a forwarded write (default 3).
 - ``RETRY_AFTER_SECONDS``: the ``Retry-After`` of a READ_ONLY answer (default 30).

@@ -62,6 +62,9 @@ class WriteDeps:
     publisher: OrderRequestPublisher | None = None
     async_mode: bool = False
     retry_after_seconds: int = 30
+    # The primary as deployed (PRIMARY_REGION): where this region's bus rule forwards
+    # OrderRequested. Async mode publishes only while the control record names this region.
+    deployed_primary_region: str | None = None
 
 
 def error(
@@ -114,12 +117,17 @@ def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[s
     }
 
 
+def begin_saga(saga: SagaStarter, order_id: str, request: OrderRequest) -> StartOutcome:
+    """Start the order's saga, named after the order: the write API and order_intake alike."""
+    fingerprint = request.fingerprint()
+    return saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+
+
 def start_saga(
     deps: WriteDeps, order_id: str, request: OrderRequest, primary_region: str
 ) -> Response:
     """Start the saga in this (primary) region and map the outcome to an answer."""
-    fingerprint = request.fingerprint()
-    outcome = deps.saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    outcome = begin_saga(deps.saga, order_id, request)
     if outcome is StartOutcome.CONFLICT:
         return error(
             409,
@@ -137,7 +145,10 @@ def place_order(
     *,
     forwarded: bool = False,
 ) -> Response:
-    """Handle one ``POST /orders``; ``forwarded`` is True on the primary's internal route."""
+    """Handle one ``POST /orders``; ``forwarded`` is True on the primary's internal route.
+
+    Raises WritePathMisconfigured (AWS refused a call for good): a server error, not 503.
+    """
     try:
         return _place_order(lower_headers(headers), body, deps, forwarded)
     except ValidationError as exc:
@@ -164,7 +175,14 @@ def _place_order(
         # A forwarded write reached a region that is no longer primary: forwarding again
         # could loop between two regions that disagree for a few seconds.
         return read_only(deps, "this region is not the primary")
-    if deps.async_mode and deps.publisher is not None:
+    if (
+        deps.async_mode
+        and deps.publisher is not None
+        and control.primary_region == deps.deployed_primary_region
+    ):
+        # The bus rule forwards to the primary as deployed; after a failover it would deliver
+        # to a region that no longer writes (PITFALLS 10), so then the write goes synchronously
+        # to the primary the control record names, below.
         deps.publisher.publish(key, order_id, request.fingerprint(), request)
         return accepted(order_id, deps.region, control.primary_region)
     if not control.write_url:

@@ -21,7 +21,7 @@ from functions.orders.aws import (
     SigV4Forwarder,
     StepFunctionsSagaStarter,
 )
-from functions.orders.ports import ControlRecord, Mode
+from functions.orders.ports import ControlRecord, Mode, WritePathMisconfigured
 from functions.orders.settings import WriteApiSettings
 from functions.orders.write import WriteDeps, error, place_order
 
@@ -58,6 +58,8 @@ def dependencies() -> WriteDeps:
         publisher=publisher,
         async_mode=settings.async_mode,
         retry_after_seconds=settings.retry_after_seconds,
+        # PRIMARY_REGION is the primary this stack was deployed with, where its bus forwards.
+        deployed_primary_region=settings.fallback_primary_region,
     )
 
 
@@ -72,12 +74,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             body = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             return error(400, "INVALID_BODY", "the body is not valid base64").to_api_gateway()
-    response = place_order(
-        event.get("headers") or {},
-        body,
-        dependencies(),
-        forwarded=path.endswith(INTERNAL_PATH_SUFFIX),
-    )
+    try:
+        response = place_order(
+            event.get("headers") or {},
+            body,
+            dependencies(),
+            forwarded=path.endswith(INTERNAL_PATH_SUFFIX),
+        )
+    except WritePathMisconfigured:
+        # Not read-only mode: no retry fixes a wrong ARN or a missing permission; an operator
+        # must, so this is logged as an error (and counted as a 5xx by API Gateway).
+        logger.exception("the write path is misconfigured: fix the deployment")
+        return error(
+            500, "MISCONFIGURED", "the write path is misconfigured; the write was not accepted"
+        ).to_api_gateway()
     logger.info(
         "write answered",
         extra={"status": response.status, "path": path, "orderId": response.body.get("orderId")},

@@ -246,7 +246,9 @@ def test_async_mode_puts_order_requested_on_the_local_bus(
     events.put_targets(
         Rule="requested", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}]
     )
-    deploy_region(SECONDARY, monkeypatch, WRITE_MODE="async", EVENT_BUS_NAME="orders")
+    deploy_region(
+        SECONDARY, monkeypatch, WRITE_MODE="async", EVENT_BUS_NAME="orders", PRIMARY_REGION=PRIMARY
+    )
     put_control(SECONDARY, PRIMARY, "http://127.0.0.1:9/internal/orders")
     # When an order is posted
     answer = post(BODY)
@@ -256,6 +258,26 @@ def test_async_mode_puts_order_requested_on_the_local_bus(
     detail = json.loads(message["Body"])["detail"]
     assert (detail["idempotencyKey"], detail["orderId"]) == ("key-1", order_id_for("key-1"))
     assert detail["request"] == BODY
+
+
+def test_a_missing_state_machine_is_a_logged_server_error_not_read_only(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a primary whose STATE_MACHINE_ARN names no state machine (a broken deployment)
+    arn = deploy_region(PRIMARY, monkeypatch)
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn.replace(":checkout", ":missing"))
+    write_api.dependencies.cache_clear()
+    put_control(PRIMARY, PRIMARY, None)
+    # When an order is posted
+    answer = post(BODY)
+    # Then it is a 500 that says so, not a 503 telling clients to wait for a fix that won't come
+    assert answer["statusCode"] == 500
+    assert answer["json"]["error"]["code"] == "MISCONFIGURED"
+    assert "retry-after" not in answer["headers"]
+    # And the function's log names the problem at ERROR level, with AWS's own error
+    [record] = [r for r in caplog.records if "misconfigured" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert record.exc_info is not None and "StateMachineDoesNotExist" in str(record.exc_info[1])
 
 
 def test_the_control_record_is_read_again_after_its_cache_expires(

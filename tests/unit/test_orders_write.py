@@ -146,14 +146,57 @@ def test_a_forwarded_write_reaching_a_non_primary_is_not_forwarded_again() -> No
 
 
 def test_async_mode_puts_the_request_on_the_bus_instead_of_forwarding() -> None:
-    # Given a secondary in async mode
+    # Given a secondary in async mode, deployed with the primary the control record names
     publisher, forwarder = FakePublisher(), FakeForwarder()
-    deps = secondary(forwarder, publisher=publisher, async_mode=True)
+    deps = secondary(
+        forwarder, publisher=publisher, async_mode=True, deployed_primary_region="eu-west-1"
+    )
     # When an order is posted
     response = place_order(KEY, BODY, deps)
     # Then the event is on the bus, nothing forwarded, and the client gets 202
     assert publisher.events == [("key-1", order_id_for("key-1"))]
     assert forwarder.calls == [] and response.status == 202
+
+
+def test_writes_go_only_to_the_current_primary_so_after_a_failover_async_mode_forwards() -> None:
+    # Given a secondary deployed in async mode with eu-west-1 as primary (its bus rule forwards
+    # there), and a failover that made ap-southeast-2 the primary in the control record
+    publisher = FakePublisher()
+    forwarder = FakeForwarder(Relayed(202, {"orderId": order_id_for("key-1")}))
+    moved = ControlRecord("ap-southeast-2", "https://new-primary/internal/orders", Mode.NORMAL)
+    deps = secondary(
+        forwarder,
+        control=FakeControl(moved),
+        publisher=publisher,
+        async_mode=True,
+        deployed_primary_region="eu-west-1",
+    )
+    # When an order is posted there
+    response = place_order(KEY, BODY, deps)
+    # Then nothing went on the bus toward the old primary; the new primary took it synchronously
+    assert publisher.events == []
+    assert [(url, region) for url, region, _, _ in forwarder.calls] == [
+        ("https://new-primary/internal/orders", "ap-southeast-2")
+    ]
+    assert (response.status, response.body["primaryRegion"]) == (202, "ap-southeast-2")
+
+
+def test_async_mode_after_a_failover_with_the_new_primary_down_is_read_only() -> None:
+    # Given an async secondary after a failover, and a new primary that cannot be reached
+    publisher = FakePublisher()
+    moved = ControlRecord("ap-southeast-2", "https://new-primary/internal/orders", Mode.NORMAL)
+    deps = secondary(
+        FakeForwarder(down=True),
+        control=FakeControl(moved),
+        publisher=publisher,
+        async_mode=True,
+        deployed_primary_region="eu-west-1",
+    )
+    # When an order is posted
+    response = place_order(KEY, BODY, deps)
+    # Then it is refused for now, and never published toward the old primary
+    assert (response.status, response.body["error"]["code"]) == (503, "READ_ONLY")
+    assert publisher.events == []
 
 
 headers = st.dictionaries(
