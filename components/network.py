@@ -301,7 +301,17 @@ class RegionalNetwork(pulumi.ComponentResource):
         routes: aws.ec2transitgateway.RouteTable,
         child: pulumi.ResourceOptions,
     ) -> None:
-        """Site-to-site VPN and Direct Connect to on-premises, routed in the TGW table."""
+        """Site-to-site VPN and Direct Connect to on-premises, both learning routes by BGP.
+
+        Each link is associated with the TGW route table and propagates into it what
+        on-premises advertises; no on-premises route is static. For the same prefix a
+        Transit Gateway prefers a Direct Connect gateway-propagated route to a Site-to-Site
+        VPN-propagated one (AWS, "How transit gateways work", route evaluation order:
+        https://docs.aws.amazon.com/vpc/latest/tgw/how-transit-gateways-work.html), so with
+        both links traffic goes over Direct Connect, and when its BGP session drops the
+        routes it propagated are withdrawn and the VPN's take over: the VPN is a real backup.
+        A static route would win over both and never fail over.
+        """
         on_prem = settings.on_prem
         assert on_prem is not None
         attachments: list[tuple[str, pulumi.Output[str], list[pulumi.Resource]]] = []
@@ -319,7 +329,9 @@ class RegionalNetwork(pulumi.ComponentResource):
                 type="ipsec.1",
                 customer_gateway_id=gateway.id,
                 transit_gateway_id=tgw.id,
-                static_routes_only=True,
+                # BGP: the customer gateway advertises the on-premises networks, and withdraws
+                # them when the tunnels go down.
+                static_routes_only=False,
                 tags=tags(settings, f"{name}-onprem-vpn"),
                 opts=child,
             )
@@ -347,15 +359,9 @@ class RegionalNetwork(pulumi.ComponentResource):
                 transit_gateway_route_table_id=routes.id,
                 opts=after,
             )
-            # Both links advertise the same networks; the VPN is the backup of Direct Connect,
-            # so when both exist the static routes go over Direct Connect.
-            if kind == "vpn" and on_prem.direct_connect_gateway_id:
-                continue
-            for i, cidr in enumerate(on_prem.cidrs):
-                aws.ec2transitgateway.Route(
-                    f"{name}-onprem-{kind}-route{i}",
-                    destination_cidr_block=cidr,
-                    transit_gateway_attachment_id=attachment_id,
-                    transit_gateway_route_table_id=routes.id,
-                    opts=after,
-                )
+            aws.ec2transitgateway.RouteTablePropagation(
+                f"{name}-onprem-{kind}-propagation",
+                transit_gateway_attachment_id=attachment_id,
+                transit_gateway_route_table_id=routes.id,
+                opts=after,
+            )

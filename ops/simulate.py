@@ -411,6 +411,9 @@ def _type_outputs(
             "qualifiedArn": f"{outputs['arn']}:1",
         },
         "aws:kms/key:Key": {"keyId": resource_id},
+        "aws:ec2/vpnConnection:VpnConnection": {
+            "transitGatewayAttachmentId": f"tgw-attach-{_short_hash(resource_id, length=17)}",
+        },
         "aws:appsync/graphQLApi:GraphQLApi": {
             "uris": {
                 "GRAPHQL": f"https://{resource_id}.appsync-api.{region}.amazonaws.com/graphql",

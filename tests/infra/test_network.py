@@ -18,6 +18,8 @@ ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAcc
 TGW = "aws:ec2transitgateway/transitGateway:TransitGateway"
 TGW_ROUTE = "aws:ec2transitgateway/route:Route"
 TGW_ASSOCIATION = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+TGW_PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+VPC_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
 VPC_ROUTE = "aws:ec2/route:Route"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 
@@ -214,30 +216,96 @@ def test_every_private_route_table_reaches_every_peer(
             assert others <= destinations, f"{name} table {table} misses {others - destinations}"
 
 
-def _on_prem(**link: Any) -> dict[str, Any]:
-    return generated_configs(1, onPrem={"cidrs": ["192.168.0.0/16", "172.16.0.0/12"], **link})
+ON_PREM_CIDRS = {"192.168.0.0/16", "172.16.0.0/12"}
+VPN = {"customerGatewayIp": "203.0.113.10", "bgpAsn": 65010}
 
 
-def test_on_prem_vpn_creates_the_gateway_the_connection_and_its_routes(simulate: Simulate) -> None:
-    stack = simulate(_on_prem(vpn={"customerGatewayIp": "203.0.113.10", "bgpAsn": 65010}))
-    primary = stack.stacks["primary"]
+def _on_prem(simulate: Simulate, **link: Any) -> StackResult:
+    configs = generated_configs(1, onPrem={"cidrs": sorted(ON_PREM_CIDRS), **link})
+    return simulate(configs).stacks["primary"]
 
+
+def _on_prem_attachments(stack: StackResult) -> dict[str, str]:
+    """The on-premises attachments of a stack's Transit Gateway, by link: vpn, dx."""
+    found = {}
+    for vpn in stack.of_type("aws:ec2/vpnConnection:VpnConnection"):
+        found["vpn"] = vpn.outputs["transitGatewayAttachmentId"]
+    dx_gateways = stack.of_type("aws:directconnect/gatewayAssociation:GatewayAssociation")
+    vpc_attachments = {a.outputs["id"] for a in stack.of_type(VPC_ATTACHMENT)}
+    peerings = {a.outputs["id"] for a in stack.of_type(PEERING)}
+    if dx_gateways:
+        (found["dx"],) = (
+            {a.inputs["transitGatewayAttachmentId"] for a in stack.of_type(TGW_ASSOCIATION)}
+            - vpc_attachments
+            - peerings
+            - set(found.values())
+        )
+    return found
+
+
+def _learns_on_prem_routes_by_bgp(stack: StackResult, attachment: str) -> None:
+    table = stack.outputs["transitGatewayRouteTableId"]
+    for type_ in (TGW_ASSOCIATION, TGW_PROPAGATION):
+        assert [
+            r
+            for r in stack.of_type(type_)
+            if r.inputs["transitGatewayAttachmentId"] == attachment
+            and r.inputs["transitGatewayRouteTableId"] == table
+        ], f"{attachment} has no {type_.rsplit(':', 1)[-1]} in the TGW route table"
+
+
+def test_on_prem_vpn_learns_the_on_prem_networks_by_bgp(simulate: Simulate) -> None:
+    # Given a stack with a VPN to on-premises
+    primary = _on_prem(simulate, vpn=VPN)
+
+    # Then the customer gateway speaks BGP, and the VPN is a dynamic one
     gateway = primary.one("aws:ec2/customerGateway:CustomerGateway")
     vpn = primary.one("aws:ec2/vpnConnection:VpnConnection")
     assert gateway.inputs["ipAddress"] == "203.0.113.10"
+    assert gateway.inputs["bgpAsn"] == "65010"
     assert vpn.inputs["transitGatewayId"] == primary.outputs["transitGatewayId"]
-    onprem_tgw = {r.inputs["destinationCidrBlock"] for r in primary.of_type(TGW_ROUTE)}
-    onprem_vpc = {r.inputs["destinationCidrBlock"] for r in primary.of_type(VPC_ROUTE)}
-    assert {"192.168.0.0/16", "172.16.0.0/12"} <= onprem_tgw
-    assert {"192.168.0.0/16", "172.16.0.0/12"} <= onprem_vpc
+    assert vpn.inputs["staticRoutesOnly"] is False
+    # And its attachment is associated with the TGW route table and propagates into it
+    _learns_on_prem_routes_by_bgp(primary, _on_prem_attachments(primary)["vpn"])
+    # And no on-premises route is static in the TGW, while the VPC still sends them to it
+    tgw_static = {r.inputs["destinationCidrBlock"] for r in primary.of_type(TGW_ROUTE)}
+    assert not ON_PREM_CIDRS & tgw_static
+    vpc_routes = {
+        r.inputs["destinationCidrBlock"]
+        for r in primary.of_type(VPC_ROUTE)
+        if r.inputs["transitGatewayId"] == primary.outputs["transitGatewayId"]
+    }
+    assert vpc_routes >= ON_PREM_CIDRS
 
 
-def test_on_prem_direct_connect_associates_the_gateway_with_the_tgw(simulate: Simulate) -> None:
-    primary = simulate(_on_prem(directConnectGatewayId="dxgw-123")).stacks["primary"]
+def test_on_prem_direct_connect_associates_the_gateway_and_learns_routes_by_bgp(
+    simulate: Simulate,
+) -> None:
+    primary = _on_prem(simulate, directConnectGatewayId="dxgw-123")
 
     association = primary.one("aws:directconnect/gatewayAssociation:GatewayAssociation")
     assert association.inputs["dxGatewayId"] == "dxgw-123"
     assert association.inputs["associatedGatewayId"] == primary.outputs["transitGatewayId"]
+    _learns_on_prem_routes_by_bgp(primary, _on_prem_attachments(primary)["dx"])
+    assert not ON_PREM_CIDRS & {
+        r.inputs["destinationCidrBlock"] for r in primary.of_type(TGW_ROUTE)
+    }
+
+
+def test_with_both_links_the_vpn_is_a_live_backup_of_direct_connect(simulate: Simulate) -> None:
+    # Given a stack with Direct Connect and a VPN
+    primary = _on_prem(simulate, vpn=VPN, directConnectGatewayId="dxgw-123")
+
+    # Then both links propagate into the one TGW route table, where AWS prefers the Direct
+    # Connect routes and falls back to the VPN's when Direct Connect withdraws them
+    attachments = _on_prem_attachments(primary)
+    assert set(attachments) == {"vpn", "dx"}
+    for attachment in attachments.values():
+        _learns_on_prem_routes_by_bgp(primary, attachment)
+    # And no static route pins the on-premises networks to either link: it would win over both
+    assert not ON_PREM_CIDRS & {
+        r.inputs["destinationCidrBlock"] for r in primary.of_type(TGW_ROUTE)
+    }
 
 
 def test_without_on_prem_there_is_no_vpn_or_direct_connect(
