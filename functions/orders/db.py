@@ -12,7 +12,10 @@ Environment (read once into :class:`DatabaseSettings`):
 - ``DB_USER``: the IAM-enabled database user (every other function); the password is a fresh
   IAM auth token (``rds.generate_db_auth_token``), which lasts 15 minutes, so every new
   connection makes one.
-- ``DB_CA_BUNDLE``: optional path of the RDS CA bundle for TLS (both logins in AWS use TLS).
+- ``DB_CA_BUNDLE``: optional path of another CA bundle. Both logins in AWS use TLS, always
+  verified (certificate and host name) against :data:`RDS_CA_BUNDLE`, the Amazon RDS
+  certificate authorities shipped with the functions (``functions/certs``), unless this names
+  another file: RDS's CAs are in no default trust store.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pg8000.native
+
+# Re-exported: the database's TLS lives in the driver-free tls module, for the health probe.
+from functions.orders.tls import RDS_CA_BUNDLE as RDS_CA_BUNDLE
+from functions.orders.tls import tls_context as tls_context
 
 
 class CredentialsUnavailable(RuntimeError):
@@ -44,7 +51,7 @@ class DatabaseSettings:
     user: str | None
     password: str | None = None
     iam_region: str | None = None
-    ca_bundle: str | None = None
+    ca_bundle: str = RDS_CA_BUNDLE
     secret_arn: str | None = None
 
     @classmethod
@@ -70,7 +77,7 @@ class DatabaseSettings:
                 database=env["DB_NAME"],
                 user=None if secret_arn else env["DB_USER"],
                 iam_region=env.get("AWS_REGION"),
-                ca_bundle=env.get("DB_CA_BUNDLE"),
+                ca_bundle=env.get("DB_CA_BUNDLE") or RDS_CA_BUNDLE,
                 secret_arn=secret_arn,
             )
         except KeyError as exc:
@@ -149,7 +156,7 @@ class Database:
         if self._login is not None:
             # Both logins of AWS send a secret (a token or the master password): TLS only.
             credentials = self._login(s)
-            context: ssl.SSLContext | None = ssl.create_default_context(cafile=s.ca_bundle)
+            context: ssl.SSLContext | None = tls_context(s.ca_bundle)
         elif s.user is not None:
             credentials, context = Credentials(s.user, s.password), None
         else:
