@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.orders.money import ALLOWED_CURRENCIES, MAX_UNIT_PRICE, order_total
+from functions.orders.money import (
+    ALLOWED_CURRENCIES,
+    MAX_ORDER_TOTAL,
+    MAX_UNIT_PRICE,
+    order_total,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ITEMS = 100
@@ -253,4 +258,10 @@ def parse_order_request(body: str | bytes | None) -> OrderRequest:
     request = OrderRequest(customer_id, currency, tuple(lines), token)
     if request.total <= 0:
         raise ValidationError("OUT_OF_RANGE", "the order total must be more than zero", "items")
+    if request.total > MAX_ORDER_TOTAL:
+        raise ValidationError(
+            "OUT_OF_RANGE",
+            f"the order total must be at most {MAX_ORDER_TOTAL} minor units, got {request.total}",
+            "items",
+        )
     return request

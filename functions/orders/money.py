@@ -24,9 +24,12 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 ALLOWED_CURRENCIES = frozenset(CURRENCY_EXPONENTS)
 
-# A line's unit price is capped so that 100 lines of 1000 units each stay far inside the
-# bigint columns of PostgreSQL and the 38 digits of a DynamoDB number.
-MAX_UNIT_PRICE = 10_000_000_00
+# GraphQL's Int is a signed 32-bit integer (AppSync refuses anything larger), and the API
+# serves totals through GraphQL: every amount, a total included, is at most this many minor
+# units (21 474 836.47 in a two-digit currency).
+MAX_ORDER_TOTAL = 2**31 - 1
+# A line's unit price: well inside MAX_ORDER_TOTAL, so one unit of anything can be ordered.
+MAX_UNIT_PRICE = 1_000_000_000
 
 
 class MoneyError(ValueError):
@@ -48,14 +51,3 @@ def line_total(quantity: int, unit_price: int) -> int:
 def order_total(lines: Iterable[tuple[int, int]]) -> int:
     """The sum of ``(quantity, unit_price)`` lines, in minor units."""
     return sum(line_total(quantity, price) for quantity, price in lines)
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """A decimal string for people (``1999, "USD"`` -> ``"19.99"``); never used for arithmetic."""
-    if not is_minor_units(amount):
-        raise MoneyError("amount must be a non-negative integer")
-    exponent = CURRENCY_EXPONENTS[currency]
-    if exponent == 0:
-        return str(amount)
-    whole, fraction = divmod(amount, 10**exponent)
-    return f"{whole}.{fraction:0{exponent}d}"

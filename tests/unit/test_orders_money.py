@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.orders.money import MoneyError, format_amount, line_total, order_total
+from functions.orders.money import MoneyError, line_total, order_total
 
 lines = st.lists(st.tuples(st.integers(1, 1000), st.integers(0, 10**9)), max_size=100)
 
@@ -34,12 +34,3 @@ def test_a_line_refuses_anything_but_non_negative_integers(bad: object) -> None:
     # When a line total is computed / Then it is refused
     with pytest.raises(MoneyError):
         line_total(1, bad)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "text"),
-    [(1999, "USD", "19.99"), (5, "EUR", "0.05"), (500, "JPY", "500")],
-)
-def test_amounts_format_by_the_currency_exponent(amount: int, currency: str, text: str) -> None:
-    # Given an amount in minor units / When formatted / Then the exponent is respected
-    assert format_amount(amount, currency) == text

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from functions.orders.domain import (
     MAX_BODY_BYTES,
@@ -14,6 +16,7 @@ from functions.orders.domain import (
     parse_idempotency_key,
     parse_order_request,
 )
+from functions.orders.money import MAX_ORDER_TOTAL
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -140,3 +143,54 @@ def test_whitespace_does_not_change_the_fingerprint_but_the_content_does() -> No
     )
     # Then only the meaning counts
     assert compact.fingerprint() == spaced.fingerprint() != other.fingerprint()
+
+
+GRAPHQL_INT_MAX = 2**31 - 1  # GraphQL's Int is a signed 32-bit integer
+
+
+def lines_totalling(total: int) -> list[dict[str, Any]]:
+    """Lines of at most 1 000 000 000 each whose amounts add up to ``total``."""
+    billion = 1_000_000_000
+    full, rest = divmod(total, billion)
+    prices = [billion] * full + ([rest] if rest else [])
+    return [{"sku": f"SKU-{i}", "quantity": 1, "unitPrice": p} for i, p in enumerate(prices)]
+
+
+def test_an_order_total_of_exactly_the_largest_graphql_int_is_accepted() -> None:
+    # Given lines adding up to 2^31 - 1 minor units
+    # When the body is parsed
+    request = parse_order_request(json.dumps(body(items=lines_totalling(GRAPHQL_INT_MAX))))
+    # Then it is accepted with that total
+    assert request.total == GRAPHQL_INT_MAX == MAX_ORDER_TOTAL
+
+
+def test_an_order_total_one_over_the_largest_graphql_int_is_a_400_on_items() -> None:
+    # Given lines adding up to 2^31 minor units
+    # When the body is parsed
+    error = refusal(json.dumps(body(items=lines_totalling(GRAPHQL_INT_MAX + 1))))
+    # Then it is refused as out of range, naming the items and the limit
+    assert (error.status, error.code, error.field) == (400, "OUT_OF_RANGE", "items")
+    assert str(GRAPHQL_INT_MAX) in error.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 1000), st.integers(0, 1_000_000_000)), min_size=1, max_size=100
+    )
+)
+def test_every_accepted_order_has_totals_a_graphql_int_can_carry(
+    lines: list[tuple[int, int]],
+) -> None:
+    # Given any lines within the per-line limits
+    items = [{"sku": f"S{i}", "quantity": q, "unitPrice": p} for i, (q, p) in enumerate(lines)]
+    # When the body is parsed
+    try:
+        request = parse_order_request(json.dumps(body(items=items)))
+    except ValidationError as error:
+        # Then a refusal is a 400 naming the items
+        assert (error.status, error.field) == (400, "items")
+        return
+    # Then every amount the API will show fits a 32-bit GraphQL Int
+    assert 0 < request.total <= GRAPHQL_INT_MAX
+    assert all(line.unit_price <= GRAPHQL_INT_MAX for line in request.items)
