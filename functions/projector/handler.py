@@ -69,16 +69,12 @@ def project_order(order_id: str) -> bool:
 
 
 def _order_id(record: dict[str, Any]) -> str:
-    body = json.loads(record["body"])
-    # SQS carries the EventBridge envelope; a direct EventBridge target passes it as is.
-    return str(body["detail"]["orderId"])
+    # The SQS message body is the EventBridge event the projection rule delivered.
+    return str(json.loads(record["body"])["detail"]["orderId"])
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Project every record of the batch; report the ones that failed."""
-    if "detail" in event:
-        project_order(str(event["detail"]["orderId"]))
-        return {"batchItemFailures": []}
+    """Project every record of the SQS batch; report the ones that failed."""
     failures = []
     for record in event.get("Records", []):
         try:
