@@ -23,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import lifecycle
+from components.lambdas import kms_via
 from components.settings import PROJECT, Environment, Settings, short_name
 from components.tags import tags
 from functions.orders import read_model
@@ -728,18 +729,19 @@ class GlobalData(pulumi.ComponentResource):
                             ],
                             "Resource": [pulumi.Output.concat(d, "/*") for d in destinations],
                         },
-                        {
-                            "Sid": "DecryptSource",
-                            "Effect": "Allow",
-                            "Action": ["kms:Decrypt"],
-                            "Resource": [key.arn],
-                        },
-                        {
-                            "Sid": "EncryptReplicas",
-                            "Effect": "Allow",
-                            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-                            "Resource": [r.kms_key_arn for r in replicas],
-                        },
+                        # Each key only through S3 in the key's own region, as AWS's
+                        # example policy for replicating SSE-KMS objects scopes them.
+                        kms_via(settings.region, key.arn, "s3", ["kms:Decrypt"], "DecryptSource"),
+                        *(
+                            kms_via(
+                                replica.region,
+                                replica.kms_key_arn,
+                                "s3",
+                                ["kms:Encrypt", "kms:GenerateDataKey"],
+                                f"EncryptReplica{index}",
+                            )
+                            for index, replica in enumerate(replicas, start=1)
+                        ),
                     ],
                 }
             ),

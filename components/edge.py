@@ -19,14 +19,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import lifecycle
-from components.alarms import metric_alarm
+from components import lifecycle, queues
 from components.lambdas import (
     FunctionArgs,
     LambdaCode,
     LambdaFunction,
     VpcPlacement,
     assume_role_policy,
+    kms_via,
     policy_document,
 )
 from components.settings import PROJECT, GraphqlAuth, Settings
@@ -183,7 +183,7 @@ class RegionalEdge(pulumi.ComponentResource):
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": self.page_token_secret_arn,
             },
-            _decrypt(data.kms_key_arn),
+            _table_key(settings.region, data.kms_key_arn),
         ]
 
         # --- HTTP API -------------------------------------------------------------------
@@ -212,7 +212,7 @@ class RegionalEdge(pulumi.ComponentResource):
                         "Action": "dynamodb:GetItem",
                         "Resource": data.table_arn,
                     },
-                    _decrypt(data.kms_key_arn),
+                    _table_key(settings.region, data.kms_key_arn),
                     {
                         "Sid": "DatabaseProbe",
                         "Effect": "Allow",
@@ -317,12 +317,8 @@ class RegionalEdge(pulumi.ComponentResource):
         )
 
     def _log_group(self, role: str, log_name: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{self._name}-{role}-logs",
-            name=log_name,
-            retention_in_days=90 if self._settings.is_prod else 14,
-            tags=tags(self._settings, f"{self._name}-{role}-logs"),
-            opts=self._child,
+        return lifecycle.log_group(
+            f"{self._name}-{role}-logs", self._settings, log_name, self._child
         )
 
     def _page_token_secret(self, args: RegionalEdgeArgs) -> pulumi.Output[str]:
@@ -563,7 +559,7 @@ class RegionalEdge(pulumi.ComponentResource):
                     "CONNECTIONS_TABLE_NAME": data.connections_table_name,
                     "CONNECTION_TTL_SECONDS": str(CONNECTION_TTL_SECONDS),
                 },
-                [connections, _decrypt(data.kms_key_arn)],
+                [connections, _table_key(settings.region, data.kms_key_arn)],
             ),
         )
         api = aws.apigatewayv2.Api(
@@ -630,29 +626,14 @@ class RegionalEdge(pulumi.ComponentResource):
         )
 
         # The notifier: this region's stream, pushed to this region's subscribers.
-        dlq = aws.sqs.Queue(
+        dlq = queues.dead_letter_queue(
             f"{name}-notifier-dlq",
-            name=f"{PROJECT}-{settings.stack}-notifier-dlq",
-            kms_master_key_id=data.kms_key_arn,
-            message_retention_seconds=14 * 24 * 3600,
-            tags=tags(settings, f"{name}-notifier-dlq"),
-            opts=self._child,
-        )
-        metric_alarm(
-            f"{name}-notifier-dlq-alarm",
             settings,
+            f"{PROJECT}-{settings.stack}-notifier-dlq",
+            data.kms_key_arn,
             args.alarm_topic_arn,
+            "order updates that could not be pushed after every retry",
             self._child,
-            alarm_description="Order updates that could not be pushed after every retry",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
         )
         notifier = self._function(
             "notifier",
@@ -717,12 +698,9 @@ class RegionalEdge(pulumi.ComponentResource):
                         "Action": "sqs:SendMessage",
                         "Resource": dlq.arn,
                     },
-                    {
-                        "Sid": "Kms",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                        "Resource": data.kms_key_arn,
-                    },
+                    # The tables it reads and writes, and its dead-letter queue.
+                    kms_via(settings.region, data.kms_key_arn, "dynamodb"),
+                    kms_via(settings.region, data.kms_key_arn, "sqs"),
                 ],
             ),
         )
@@ -837,14 +815,12 @@ class RegionalEdge(pulumi.ComponentResource):
         return health_check.id
 
 
-def _decrypt(kms_key_arn: pulumi.Input[str]) -> Mapping[str, Any]:
-    """Reading items of a table encrypted with the region's key needs the key."""
-    return {
-        "Sid": "TableKey",
-        "Effect": "Allow",
-        "Action": ["kms:Decrypt", "kms:DescribeKey"],
-        "Resource": kms_key_arn,
-    }
+def _table_key(region: str, kms_key_arn: pulumi.Input[str]) -> Mapping[str, Any]:
+    """Items of a table encrypted with the region's key are read with the key, only through
+    DynamoDB. A Sid of its own: AppSync's function also has the write path's key statement."""
+    return kms_via(
+        region, kms_key_arn, "dynamodb", actions=("kms:Decrypt", "kms:DescribeKey"), sid="TableKey"
+    )
 
 
 def _slug(route_key: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import lifecycle
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.catalog import HandlerSpec
@@ -125,6 +126,24 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[st
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def kms_via(
+    region: str,
+    key_arn: pulumi.Input[str],
+    service: str,
+    actions: Sequence[str] = ("kms:Decrypt", "kms:GenerateDataKey"),
+    sid: str | None = None,
+) -> dict[str, Any]:
+    """Use of a region's key only through one AWS service of that region (kms:ViaService),
+    never directly: a function that reads an encrypted table cannot decrypt anything else."""
+    return {
+        "Sid": sid or f"RegionKeyVia{service.capitalize()}",
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
+    }
+
+
 def assume_role_policy(service: str) -> str:
     """A trust policy that lets one AWS service assume a role."""
     import json
@@ -163,13 +182,7 @@ class LambdaFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         fname = function_name(settings, args.spec)
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{fname}",
-            retention_in_days=90 if settings.is_prod else 14,
-            tags=tags(settings, f"{name}-logs"),
-            opts=child,
-        )
+        log_group = lifecycle.log_group(f"{name}-logs", settings, f"/aws/lambda/{fname}", child)
         self.role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),

@@ -1,6 +1,6 @@
-"""How long what a stack leaves behind outlives it, by environment, from one place.
+"""How long what a stack keeps outlives its use, by environment, from one place.
 
-Dev stacks are destroyed and made again (`make destroy && make up`): a secret with a fixed
+Logs are kept 14 days in dev and 90 in prod. Dev stacks are destroyed and made again (`make destroy && make up`): a secret with a fixed
 name that Secrets Manager keeps for its recovery window blocks the next create of that name,
 so dev deletes secrets at once. Prod keeps a deleted secret for 30 days, the longest window,
 so a mistaken destroy can be undone.
@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from components.settings import Environment, Settings
 from components.tags import tags
 
+LOG_RETENTION_DAYS = {Environment.DEV: 14, Environment.PROD: 90}
 # Days Secrets Manager keeps a deleted secret before it is gone; 0 deletes it at once.
 SECRET_RECOVERY_WINDOW_DAYS = {Environment.DEV: 0, Environment.PROD: 30}
 
@@ -38,4 +39,22 @@ def secret(
         tags=tags(settings, resource_name),
         opts=opts,
         **args,
+    )
+
+
+def log_retention_days(settings: Settings) -> int:
+    """How long this stack's CloudWatch logs are kept."""
+    return LOG_RETENTION_DAYS[settings.environment]
+
+
+def log_group(
+    resource_name: str, settings: Settings, log_group_name: str, opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.LogGroup:
+    """A CloudWatch log group with the environment's retention and the house tags."""
+    return aws.cloudwatch.LogGroup(
+        resource_name,
+        name=log_group_name,
+        retention_in_days=log_retention_days(settings),
+        tags=tags(settings, resource_name),
+        opts=opts,
     )

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import lifecycle
+from components import lifecycle, queues
 from components.alarms import metric_alarm
 from components.data import EVENTS_PARTITION, EVENTS_PREFIX
 from components.lambdas import (
@@ -34,6 +34,7 @@ from components.lambdas import (
     LambdaFunction,
     VpcPlacement,
     assume_role_policy,
+    kms_via,
     lambda_code,
     policy_document,
 )
@@ -417,17 +418,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self, service: str, actions: Sequence[str] = ("kms:Decrypt", "kms:GenerateDataKey")
     ) -> dict[str, Any]:
         """Use of the region's key, only through one service of this region."""
-        return {
-            "Sid": f"RegionKeyVia{service.capitalize()}",
-            "Effect": "Allow",
-            "Action": list(actions),
-            "Resource": self._args.data.kms_key_arn,
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"{service}.{self._settings.region}.amazonaws.com"
-                }
-            },
-        }
+        return kms_via(self._settings.region, self._args.data.kms_key_arn, service, actions)
 
     @staticmethod
     def _put_events(bus_arn: pulumi.Input[str]) -> dict[str, Any]:
@@ -462,13 +453,9 @@ class WriteOrchestrator(pulumi.ComponentResource):
         """The checkout saga, from the definition functions/orders/saga.py generates."""
         name, settings = self._name, self._settings
         machine_name = f"{PROJECT}-{settings.stack}-checkout"
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-saga-logs",
-            # The vendedlogs prefix keeps the logs resource policy small as machines add up.
-            name=f"/aws/vendedlogs/states/{machine_name}",
-            retention_in_days=90 if settings.is_prod else 14,
-            tags=tags(settings, f"{name}-saga-logs"),
-            opts=self._child,
+        # The vendedlogs prefix keeps the logs resource policy small as machines add up.
+        log_group = lifecycle.log_group(
+            f"{name}-saga-logs", settings, f"/aws/vendedlogs/states/{machine_name}", self._child
         )
         arns = [step.arn for step in steps.values()]
         role = self._service_role(
@@ -540,36 +527,26 @@ class WriteOrchestrator(pulumi.ComponentResource):
 
     def _queue(self, label: str, **extra: Any) -> aws.sqs.Queue:
         """An SQS queue encrypted with the region's key."""
-        return aws.sqs.Queue(
+        return queues.encrypted_queue(
             f"{self._name}-{label}",
-            name=f"{PROJECT}-{self._settings.stack}-{label}",
-            kms_master_key_id=self._args.data.kms_key_arn,
-            kms_data_key_reuse_period_seconds=300,
-            tags=tags(self._settings, f"{self._name}-{label}"),
-            opts=self._child,
+            self._settings,
+            f"{PROJECT}-{self._settings.stack}-{label}",
+            self._args.data.kms_key_arn,
+            self._child,
             **extra,
         )
 
     def _dead_letter_queue(self, label: str, purpose: str) -> aws.sqs.Queue:
         """A DLQ kept 14 days, with an alarm as soon as anything is in it."""
-        queue = self._queue(f"{label}-dlq", message_retention_seconds=14 * 24 * 3600)
-        metric_alarm(
-            f"{self._name}-{label}-dlq-depth",
+        return queues.dead_letter_queue(
+            f"{self._name}-{label}-dlq",
             self._settings,
+            f"{PROJECT}-{self._settings.stack}-{label}-dlq",
+            self._args.data.kms_key_arn,
             self._args.alarm_topic_arn,
+            purpose,
             self._child,
-            alarm_description=f"dead letters: {purpose}",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
         )
-        return queue
 
     def _allow_rule_to_send(
         self, label: str, queue: aws.sqs.Queue, rules: Sequence[aws.cloudwatch.EventRule]
@@ -762,12 +739,8 @@ class WriteOrchestrator(pulumi.ComponentResource):
         """Domain events -> Firehose -> the lake bucket under events/, by date, encrypted."""
         name, settings, data = self._name, self._settings, self._args.data
         stream_name = f"{PROJECT}-{settings.stack}-events"
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-lake-logs",
-            name=f"/aws/kinesisfirehose/{stream_name}",
-            retention_in_days=90 if settings.is_prod else 14,
-            tags=tags(settings, f"{name}-lake-logs"),
-            opts=self._child,
+        log_group = lifecycle.log_group(
+            f"{name}-lake-logs", settings, f"/aws/kinesisfirehose/{stream_name}", self._child
         )
         bucket_objects = pulumi.Output.from_input(data.lake_bucket_arn).apply(
             lambda arn: [f"{arn}/{EVENTS_PREFIX}*", f"{arn}/errors/events/*"]

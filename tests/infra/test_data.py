@@ -513,10 +513,15 @@ def test_the_replication_role_reaches_only_these_buckets_and_keys(
     replicas = [example_deployment.stacks[name].outputs for name in SECONDARIES]
     policy = data(stack, ROLE_POLICY)
 
+    statements = policy_document(policy)["Statement"]
     resources = [
         resource
-        for statement in policy_document(policy)["Statement"]
-        for resource in statement["Resource"]
+        for statement in statements
+        for resource in (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
     ]
 
     allowed = {stack.outputs["lakeBucketArn"], stack.outputs["kmsKeyArn"]}

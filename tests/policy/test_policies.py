@@ -84,6 +84,33 @@ def test_every_log_group_expires_its_logs(stack: StackResult) -> None:
         assert group.inputs.get("retentionInDays", 0) > 0, group.name
 
 
+def test_every_log_group_of_a_prod_stack_keeps_its_logs_ninety_days(
+    stack: StackResult, prod_deployment: DeploymentResult
+) -> None:
+    # Given the dev example stacks and a prod deployment
+    for group in applicable(stack, "aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["retentionInDays"] == 14, group.name
+    for prod in prod_deployment.stacks.values():
+        for group in applicable(prod, "aws:cloudwatch/logGroup:LogGroup"):
+            assert group.inputs["retentionInDays"] == 90, (prod.stack, group.name)
+
+
+def test_every_dead_letter_queue_raises_an_alarm_as_soon_as_a_letter_arrives(
+    stack: StackResult,
+) -> None:
+    dead_letter_queues = [
+        q for q in applicable(stack, "aws:sqs/queue:Queue") if q.outputs["name"].endswith("-dlq")
+    ]
+    watched = {
+        a.inputs["dimensions"].get("QueueName")
+        for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("metricName") == "ApproximateNumberOfMessagesVisible"
+        and a.inputs.get("threshold") == 0
+    }
+    assert dead_letter_queues
+    assert not [q.outputs["name"] for q in dead_letter_queues if q.outputs["name"] not in watched]
+
+
 def test_every_queue_is_encrypted_with_the_region_key(stack: StackResult) -> None:
     (key,) = stack.of_type("aws:kms/key:Key")
     for queue in applicable(stack, "aws:sqs/queue:Queue"):
@@ -172,6 +199,23 @@ def test_wildcard_resources_are_only_for_the_listed_actions(stack: StackResult) 
             if "*" in _listed(statement.get("Resource", [])):
                 unlisted = set(_listed(statement["Action"])) - set(WILDCARD_ACTIONS)
                 assert not unlisted, f"{policy.name}: {sorted(unlisted)} on Resource *"
+
+
+def test_roles_use_a_key_only_through_a_service_of_the_keys_own_region(
+    stack: StackResult,
+) -> None:
+    # A role that may call KMS directly could decrypt anything encrypted with the key.
+    key_statements = [
+        (policy.name, statement)
+        for policy in applicable(stack, "aws:iam/rolePolicy:RolePolicy")
+        for statement in _statements(policy.inputs["policy"])
+        if any(a.startswith("kms:") for a in _listed(statement.get("Action", [])))
+    ]
+    assert key_statements
+    for name, statement in key_statements:
+        via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+        for key in _listed(statement["Resource"]):
+            assert via and via.endswith(f".{key.split(':')[3]}.amazonaws.com"), (name, statement)
 
 
 @pytest.mark.parametrize("type_", ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"])
