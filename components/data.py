@@ -156,6 +156,7 @@ class GlobalData(pulumi.ComponentResource):
     connections_table_name: pulumi.Output[str]
     connections_table_arn: pulumi.Output[str]
     idempotency_table_name: pulumi.Output[str]
+    idempotency_table_arn: pulumi.Output[str]
     lake_bucket_name: pulumi.Output[str]
     lake_bucket_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
@@ -475,6 +476,7 @@ class GlobalData(pulumi.ComponentResource):
         self.connections_table_name = connections.name
         self.connections_table_arn = connections.arn
         self.idempotency_table_name = idempotency.name
+        self.idempotency_table_arn = idempotency.arn
 
     # Lake house -----------------------------------------------------------------------------
 

@@ -92,6 +92,9 @@ class EdgeData:
     table_stream_arn: pulumi.Input[str]
     connections_table_name: pulumi.Input[str]
     connections_table_arn: pulumi.Input[str]
+    # This region's idempotency table: the notifier records what it has pushed there.
+    idempotency_table_name: pulumi.Input[str]
+    idempotency_table_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     db_reader_endpoint: pulumi.Input[str]
     # For the `rds-db:connect` ARN of the health function's IAM database user.
@@ -642,6 +645,7 @@ class RegionalEdge(pulumi.ComponentResource):
                 by_name()["notifier"],
                 {
                     "CONNECTIONS_TABLE_NAME": data.connections_table_name,
+                    "IDEMPOTENCY_TABLE_NAME": data.idempotency_table_name,
                     "WEBSOCKET_ENDPOINT": pulumi.Output.format(
                         "https://{0}.execute-api.{1}.amazonaws.com/{2}",
                         api.id,
@@ -675,6 +679,18 @@ class RegionalEdge(pulumi.ComponentResource):
                             data.connections_table_arn,
                             pulumi.Output.concat(data.connections_table_arn, "/index/*"),
                         ],
+                    },
+                    {
+                        # This region's table only: idempotency records are never replicated.
+                        "Sid": "IdempotencyRecords",
+                        "Effect": "Allow",
+                        "Action": [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                        ],
+                        "Resource": data.idempotency_table_arn,
                     },
                     {
                         "Sid": "Push",

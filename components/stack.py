@@ -108,6 +108,8 @@ def regional_edge(
                 table_stream_arn=data.table_stream_arn,
                 connections_table_name=data.connections_table_name,
                 connections_table_arn=data.connections_table_arn,
+                idempotency_table_name=data.idempotency_table_name,
+                idempotency_table_arn=data.idempotency_table_arn,
                 kms_key_arn=data.kms_key_arn,
                 db_reader_endpoint=data.db_reader_endpoint,
                 db_cluster_resource_id=data.db_cluster_resource_id,

@@ -22,6 +22,7 @@ region, stack = settings.region, settings.stack
 table = f"{PROJECT}-orders"  # the global table has one name in every region
 table_arn = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}"
 connections = f"{PROJECT}-{stack}-connections"
+idempotency = f"{PROJECT}-{stack}-idempotency"
 write_fn = f"{PROJECT}-{stack}-write-api"
 
 
@@ -44,6 +45,8 @@ edge = RegionalEdge(
             table_stream_arn=f"{table_arn}/stream/2026-01-01T00:00:00.000",
             connections_table_name=connections,
             connections_table_arn=f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{connections}",
+            idempotency_table_name=idempotency,
+            idempotency_table_arn=f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{idempotency}",
             kms_key_arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{stack}",
             db_reader_endpoint=f"{stack}.cluster-ro-abc.{region}.rds.amazonaws.com",
             db_cluster_resource_id=f"cluster-{stack.upper()}",

@@ -524,6 +524,43 @@ def test_the_notifier_reads_the_stream_of_its_own_regions_replica(
         assert mapping.inputs["eventSourceArn"] == stack.outputs["tableStreamArn"]
 
 
+def test_the_notifier_records_its_pushes_in_its_own_regions_idempotency_table_only(
+    example_deployment: DeploymentResult,
+) -> None:
+    # Given every region's idempotency table
+    tables = {
+        name: next(
+            t
+            for t in stack.of_type("aws:dynamodb/table:Table")
+            if t.outputs["name"] == stack.outputs["idempotencyTableName"]
+        ).outputs["arn"]
+        for name, stack in example_deployment.stacks.items()
+    }
+    for name, stack in example_deployment.stacks.items():
+        # When the notifier's environment and policy are read
+        notifier = function(stack, "functions.notifier.handler.handler")
+        variables = notifier.inputs["environment"]["variables"]
+        statements = policy_of(stack, notifier)["Statement"]
+
+        # Then it is told its own region's table
+        assert variables["IDEMPOTENCY_TABLE_NAME"] == stack.outputs["idempotencyTableName"]
+        # And of all the idempotency tables it may read and write that one alone
+        reachable = {
+            resource
+            for statement in statements
+            for resource in resources_in({"Statement": [statement]})
+            if resource in tables.values()
+        }
+        assert reachable == {tables[name]}
+        (grant,) = [s for s in statements if tables[name] in resources_in({"Statement": [s]})]
+        assert sorted(grant["Action"]) == [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ]
+
+
 def test_every_edge_function_policy_has_unique_statement_ids(
     example_deployment: DeploymentResult,
 ) -> None:
