@@ -30,6 +30,19 @@ def test_the_functions_archive_holds_every_handler_module(lambda_archives: dict[
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+def test_the_functions_archive_carries_the_rds_ca_bundle_the_database_functions_verify_with(
+    lambda_archives: dict[str, Path],
+) -> None:
+    # Given the archive every function runs from
+    archive = zipfile.ZipFile(lambda_archives["functions"])
+
+    # Then the RDS certificate authorities are in it, as shipped in the tree
+    bundle = Path(__file__).resolve().parents[2] / "functions" / "certs" / "rds-ca-bundle.pem"
+    packed = archive.read("functions/certs/rds-ca-bundle.pem")
+    assert packed == bundle.read_bytes()
+    assert packed.count(b"-----BEGIN CERTIFICATE-----") >= 1
+
+
 def test_the_layer_vendors_the_runtime_dependencies_but_not_boto3(
     lambda_archives: dict[str, Path],
 ) -> None:

@@ -162,10 +162,15 @@ def test_secondaries_are_destroyed_before_the_primary_and_leave_the_global_clust
 
 
 def test_global_members_default_to_half_an_acu_and_never_auto_pause(
-    example_deployment: DeploymentResult,
+    five_region_deployment: DeploymentResult,
 ) -> None:
     """PITFALLS.md item 5: 0.5 ACU by default; 0 only where the config asks for it."""
-    for stack in example_deployment.stacks.values():
+    # Given stacks whose files have no `database` key at all (the examples set 0.5 explicitly,
+    # so they would not notice a wrong default)
+    assert not any("active-active:database" in c for c in generated_configs(5).values())
+
+    # Then every cluster gets the default
+    for stack in five_region_deployment.stacks.values():
         scaling = data(stack, CLUSTER).inputs["serverlessv2ScalingConfiguration"]
 
         assert scaling["minCapacity"] == 0.5, stack.stack
