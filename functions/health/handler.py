@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from functions.health.checks import Check, HealthReport, run_checks
-from functions.health.probes import DatabaseProbe, TableProbe, postgres_connector
+from functions.health.probes import DatabaseProbe, TableProbe
 from functions.health.settings import HealthSettings
+from functions.orders.db import RDS_CA_BUNDLE, Database, DatabaseSettings, iam_login
 
 
 class Health:
@@ -56,29 +56,23 @@ def build_health() -> Health:
         retries={"max_attempts": 1},
     )
     dynamodb = boto3.client("dynamodb", region_name=settings.region, config=quick)
-    password: Callable[[], str | None] = lambda: None  # noqa: E731
-    if settings.db_iam_auth:
-        rds = boto3.client("rds", region_name=settings.region)
-        password = functools.partial(
-            rds.generate_db_auth_token,
-            settings.db_host,
-            settings.db_port,
-            settings.db_user,
-            settings.region,
-        )
-    connect = postgres_connector(
-        settings.db_host,
-        settings.db_port,
-        settings.db_name,
-        settings.db_user,
-        password,
-        settings.db_ca_bundle,
-        use_tls=settings.db_iam_auth,
-        timeout=settings.deadline_seconds,
+    # The reader is reached like every other database client of the app: an IAM token over
+    # TLS verified against the shipped RDS CAs (DB_CA_BUNDLE overrides them); with
+    # DB_IAM_AUTH=false (local runs and tests), a plain login without a password.
+    database = DatabaseSettings(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user=settings.db_user,
+        iam_region=settings.region if settings.db_iam_auth else None,
+        ca_bundle=settings.db_ca_bundle or RDS_CA_BUNDLE,
     )
+    login = None
+    if settings.db_iam_auth:
+        login = iam_login(boto3.client("rds", region_name=settings.region))
     checks: dict[str, Check] = {
         "table": TableProbe(dynamodb, settings.table_name),
-        "database": DatabaseProbe(connect),
+        "database": DatabaseProbe(lambda: Database(database, login)),
     }
     # HEALTH_DATABASE_REQUIRED=false: a failing reader no longer takes the region out of DNS
     # (reads come from the table); see docs/read-side.md for the trade-off.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 from typing import Any
 
+from functions.orders.db import Database
 from functions.orders.read_model import control_key
 
 
@@ -25,51 +25,20 @@ class TableProbe:
 
 
 class DatabaseProbe:
-    """Opens a connection to the Aurora reader and runs ``SELECT 1``."""
+    """Opens a connection to the Aurora reader and runs ``SELECT 1``.
 
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        self._connect = connect
+    The connection comes from the write path's :class:`Database`, so the probe logs in and
+    verifies TLS exactly as the functions that use the database do. A fresh one per probe: a
+    probe that outlived the deadline may still hold the last one in its thread.
+    """
+
+    def __init__(self, open_database: Callable[[], Database]) -> None:
+        self._open = open_database
 
     def __call__(self) -> None:
         """Raise unless the reader accepts a connection and answers a query."""
-        connection = self._connect()
+        database = self._open()
         try:
-            connection.run("SELECT 1")
+            database.connection().run("SELECT 1")
         finally:
-            connection.close()
-
-
-def postgres_connector(
-    host: str,
-    port: int,
-    database: str,
-    user: str,
-    password: Callable[[], str | None],
-    ca_bundle: str | None,
-    use_tls: bool,
-    timeout: float,
-) -> Callable[[], Any]:
-    """A factory of pg8000 connections; ``password`` is called per connection (IAM tokens expire)."""
-    import pg8000.native
-
-    context = None
-    if use_tls:
-        # Aurora's certificates chain to the RDS CAs, which are not in the default trust
-        # store: ship the RDS bundle and name it in DB_CA_BUNDLE to verify them.
-        context = ssl.create_default_context(cafile=ca_bundle)
-        if ca_bundle is None:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-
-    def connect() -> Any:
-        return pg8000.native.Connection(
-            user=user,
-            host=host,
-            port=port,
-            database=database,
-            password=password(),
-            ssl_context=context,
-            timeout=timeout,
-        )
-
-    return connect
+            database.close()

@@ -20,7 +20,7 @@ class HealthSettings:
     db_name: str
     db_user: str
     db_iam_auth: bool
-    db_ca_bundle: str | None
+    db_ca_bundle: str | None  # None: the RDS CA bundle shipped with the functions
     deadline_seconds: float
     # False: the database check is reported but does not make /health answer 503.
     database_required: bool = True

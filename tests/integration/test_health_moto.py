@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import ipaddress
 import json
+import socket
+import ssl
+import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from moto import mock_aws
 
 from functions.health import handler as health_handler
@@ -115,3 +128,77 @@ def test_a_malformed_database_required_flag_is_refused_naming_it(region, monkeyp
     # Then it refuses, naming the variable, instead of guessing
     with pytest.raises(RuntimeError, match="HEALTH_DATABASE_REQUIRED"):
         check()
+
+
+@contextmanager
+def impostor_database() -> Iterator[tuple[int, list[bytes]]]:
+    """A server on 127.0.0.1 that accepts PostgreSQL's SSLRequest and presents a self-signed
+    certificate (not one of the RDS CAs); it records what a client sends once TLS is up."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        cert_path, key_path = Path(directory, "cert.pem"), Path(directory, "key.pem")
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert_path, key_path)
+        listener = socket.create_server(("127.0.0.1", 0))
+        received: list[bytes] = []
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                with connection:
+                    connection.settimeout(3)
+                    connection.recv(8)  # SSLRequest
+                    connection.sendall(b"S")
+                    with tls.wrap_socket(connection, server_side=True) as secured:
+                        received.append(secured.recv(4096))  # the StartupMessage, then more
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield listener.getsockname()[1], received
+        finally:
+            listener.close()
+            thread.join(timeout=5)
+
+
+@pytest.mark.postgres
+def test_the_database_probe_refuses_a_server_whose_certificate_is_not_from_the_rds_cas(
+    region, monkeypatch
+):
+    # Given IAM authentication (so TLS), no DB_CA_BUNDLE, and a server with a self-signed cert
+    monkeypatch.setenv("DB_IAM_AUTH", "true")
+    monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+    with impostor_database() as (port, received):
+        monkeypatch.setenv("DB_READER_HOST", "127.0.0.1")
+        monkeypatch.setenv("DB_PORT", str(port))
+        health_handler.build_health.cache_clear()
+        # When /health is called
+        status, body = check()
+    # Then the database check fails and the impostor never saw the login (nor the IAM token)
+    assert status == 503
+    assert body["checks"]["database"]["status"] == "fail"
+    assert received == []
