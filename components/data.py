@@ -104,8 +104,9 @@ class PrimaryData:
 
 
 @dataclass(frozen=True)
-class LakeReplica:
-    """A replica stack's lake bucket and key, where the primary's lake replicates to."""
+class ReplicaStack:
+    """A replica stack's region, lake bucket and key: where the primary's lake and its master
+    secret replicate to."""
 
     stack: str
     region: str
@@ -117,15 +118,25 @@ class LakeReplica:
 class GlobalDataArgs:
     """What one region's data layer needs.
 
-    ``primary`` is the primary stack's outputs (None in the primary itself); ``lake_replicas``
-    are the replica stacks' buckets, given only in the primary's converge pass.
+    ``primary`` is the primary stack's outputs (None in the primary itself); ``replica_stacks``
+    are the replica stacks' regions, buckets and keys, given once those stacks exist (the
+    primary's converge pass, and every pass after).
     """
 
     settings: Settings
     private_subnet_ids: pulumi.Input[Sequence[str]]
     db_security_group_id: pulumi.Input[str]
     primary: PrimaryData | None = None
-    lake_replicas: tuple[LakeReplica, ...] = ()
+    replica_stacks: tuple[ReplicaStack, ...] = ()
+
+
+def replica_secret_arn(primary_arn: str, region: str) -> str:
+    """The ARN of a secret's replica in ``region``: Secrets Manager gives a replica the
+    primary secret's ARN with only the region changed."""
+    parts = primary_arn.split(":")
+    if len(parts) < 7 or parts[2] != "secretsmanager":
+        raise ValueError(f"{primary_arn!r} is not a Secrets Manager secret ARN")
+    return ":".join([*parts[:3], region, *parts[4:]])
 
 
 def global_cluster_identifier(settings: Settings) -> str:
@@ -166,8 +177,8 @@ class GlobalData(pulumi.ComponentResource):
         settings = args.settings
         if settings.is_primary != (args.primary is None):
             raise ValueError("the primary owns the global data; every secondary names it")
-        if args.lake_replicas and not settings.is_primary:
-            raise ValueError("only the primary replicates its lake bucket")
+        if args.replica_stacks and not settings.is_primary:
+            raise ValueError("only the primary replicates its lake bucket and master secret")
         child = pulumi.ResourceOptions(parent=self)
 
         # One customer-managed key per region for Aurora, DynamoDB, S3 and SQS: a replica in
@@ -291,12 +302,21 @@ class GlobalData(pulumi.ComponentResource):
                 ),
                 **common,
             )
+            # Replicated to every replica stack's region with that region's key, so that a
+            # secondary's migrator reads the master login from its own region once it is
+            # promoted. A replica has the secret's name and ARN but for the region.
             secret = lifecycle.secret(
                 f"{name}-db-secret",
                 settings,
                 child,
                 description=f"Aurora master user of {global_cluster_identifier(settings)}",
                 kms_key_id=key.arn,
+                replicas=[
+                    aws.secretsmanager.SecretReplicaArgs(
+                        region=replica.region, kms_key_id=replica.kms_key_arn
+                    )
+                    for replica in args.replica_stacks
+                ],
             )
             aws.secretsmanager.SecretVersion(
                 f"{name}-db-secret-value",
@@ -343,7 +363,11 @@ class GlobalData(pulumi.ComponentResource):
                 **common,
             )
             self.global_cluster_id = pulumi.Output.from_input(args.primary.global_cluster_id)
-            self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn)
+            # This region's replica of the primary's master secret, which the primary's
+            # replicas create once this stack is one of its replicaStacks.
+            self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn).apply(
+                lambda arn: replica_secret_arn(arn, settings.region)
+            )
             instance_name = f"{name}-db-reader"
 
         self.db_instance = aws.rds.ClusterInstance(
@@ -576,8 +600,8 @@ class GlobalData(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         self._catalog(name, settings, bucket, key)
-        if args.lake_replicas:
-            self._replication(name, settings, bucket, versioning, key, args.lake_replicas)
+        if args.replica_stacks:
+            self._replication(name, settings, bucket, versioning, key, args.replica_stacks)
         self.lake_bucket_name = bucket.bucket
         self.lake_bucket_arn = bucket.arn
 
@@ -670,7 +694,7 @@ class GlobalData(pulumi.ComponentResource):
         bucket: aws.s3.Bucket,
         versioning: aws.s3.BucketVersioning,
         key: aws.kms.Key,
-        replicas: tuple[LakeReplica, ...],
+        replicas: tuple[ReplicaStack, ...],
     ) -> None:
         """One replication configuration with a rule per replica stack (PITFALLS.md item 14).
 

@@ -111,7 +111,8 @@ class WriteData:
     db_endpoint: pulumi.Input[str]
     db_name: str
     db_user: str
-    # The master user's secret (GlobalData's dbSecretArn): only the primary's migrator reads it.
+    # The master user's secret in this region (GlobalData's dbSecretArn: in a secondary, its
+    # replica of the primary's); only the migrator reads it.
     db_secret_arn: pulumi.Input[str]
     lake_bucket_arn: pulumi.Input[str]
     # Resources the migrator must wait for (the writer instance): the invocation connects.
@@ -392,10 +393,9 @@ class WriteOrchestrator(pulumi.ComponentResource):
         }
 
     def _master_secret(self) -> list[dict[str, Any]]:
-        """Reading the master user's secret: in the primary, whose region holds the secret and
-        the key that encrypts it; nowhere else, as only the primary migrates."""
-        if not self._settings.is_primary:
-            return []
+        """Reading the master user's secret in this region, and no other: the primary's own, or
+        in a secondary the replica of it that this region's key encrypts, so that the migrator
+        of a promoted secondary needs nothing from the region it replaces."""
         return [
             {
                 "Sid": "ReadMasterSecret",

@@ -12,8 +12,8 @@ from components.data import (
     DATABASE_NAME,
     GlobalData,
     GlobalDataArgs,
-    LakeReplica,
     PrimaryData,
+    ReplicaStack,
 )
 from components.edge import EdgeData, RegionalEdge, RegionalEdgeArgs, WriteApi
 from components.entry import GlobalEntry, GlobalEntryArgs
@@ -175,8 +175,9 @@ def write_orchestrator(
 
 
 def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -> GlobalData:
-    """The data layer: a secondary reads the primary's outputs; the primary, in its converge
-    pass, reads each replica stack's lake bucket and key."""
+    """The data layer: a secondary reads the primary's outputs; the primary, once the replica
+    stacks exist, reads each one's region, lake bucket and key, where its lake and master
+    secret replicate to."""
     primary = None
     if settings.primary_stack:
         primary = PrimaryData(
@@ -186,7 +187,7 @@ def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -
             db_secret_arn=refs.output(settings.primary_stack, "dbSecretArn"),
         )
     replicas = tuple(
-        LakeReplica(
+        ReplicaStack(
             stack=name,
             region=settings.peer(name).region,
             bucket_arn=refs.output(name, "lakeBucketArn"),
@@ -201,6 +202,6 @@ def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -
             private_subnet_ids=network.private_subnet_ids,
             db_security_group_id=network.db_security_group_id,
             primary=primary,
-            lake_replicas=replicas,
+            replica_stacks=replicas,
         ),
     )

@@ -547,6 +547,37 @@ def test_the_primarys_first_pass_replicates_nothing(tmp_path: Path) -> None:
     # Then it has no replication configuration and still exports its lake
     assert first.of_type(REPLICATION) == []
     assert first.outputs["lakeBucketArn"].startswith("arn:aws:s3:::")
+    # And its master secret has no replica in a region whose key does not exist yet
+    assert not data(first, SECRET).inputs.get("replicas")
+
+
+def test_the_master_secret_is_replicated_to_every_replica_stack_with_that_regions_key(
+    example_deployment: DeploymentResult,
+) -> None:
+    # Given the primary as of its converge pass, and the replica stacks it names
+    secret = data(primary(example_deployment), SECRET)
+    replicas = [example_deployment.stacks[name] for name in SECONDARIES]
+
+    # Then its master secret has a replica in each of their regions, encrypted with their key
+    assert sorted(secret.inputs["replicas"], key=lambda r: r["region"]) == sorted(
+        ({"region": r.region, "kmsKeyId": r.outputs["kmsKeyArn"]} for r in replicas),
+        key=lambda r: r["region"],
+    )
+
+
+@pytest.mark.parametrize("name", SECONDARIES)
+def test_every_secondary_exports_its_own_regions_replica_of_the_master_secret(
+    example_deployment: DeploymentResult, name: str
+) -> None:
+    # Given the primary's master secret and a secondary
+    primary_arn = primary(example_deployment).outputs["dbSecretArn"]
+    stack = example_deployment.stacks[name]
+
+    # Then the secondary's dbSecretArn is the same secret, in the secondary's own region,
+    # which is the ARN Secrets Manager gives the replica there
+    arn = stack.outputs["dbSecretArn"].split(":")
+    assert arn[3] == stack.region != primary_arn.split(":")[3]
+    assert arn[:3] + arn[4:] == primary_arn.split(":")[:3] + primary_arn.split(":")[4:]
 
 
 def test_secondaries_replicate_no_bucket(example_deployment: DeploymentResult) -> None:

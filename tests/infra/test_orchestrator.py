@@ -568,32 +568,34 @@ def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
             assert user == env["DB_USER"]
 
 
-def test_only_the_primary_migrator_may_read_the_master_secret(
+def test_every_migrator_may_read_only_its_own_regions_copy_of_the_master_secret(
     example_deployment: DeploymentResult,
 ) -> None:
+    # Given the master secret's copy of every region (the primary's, and each replica)
+    copies = {s.outputs["dbSecretArn"] for s in stacks(example_deployment)}
+    assert len(copies) == len(example_deployment.stacks)
     for stack in stacks(example_deployment):
-        # Given the master user's secret, which the primary owns and every stack exports
-        secret = stack.outputs["dbSecretArn"]
+        own = stack.outputs["dbSecretArn"]
+        assert own.split(":")[3] == stack.region
 
-        # When the roles of the stack that may read it are gathered
+        # When the roles of the stack that may read any copy are gathered
         readers = {
-            policy.inputs["role"]
+            (policy.inputs["role"], resource)
             for policy in stack.of_type(ROLE_POLICY)
             for statement in statements(policy)
             if statement["Effect"] == "Allow"
             and {"secretsmanager:GetSecretValue", "secretsmanager:*", "*"}
             & set(as_list(statement["Action"]))
-            and {secret, "*"} & set(as_list(statement["Resource"]))
+            for resource in as_list(statement["Resource"])
+            if resource in copies or resource == "*"
         }
 
-        # Then only the primary's migrator may: it creates the app role, as the master user
+        # Then only its migrator may, and only this region's copy: after a failover it logs
+        # in as the master user without reaching into the lost region
         migrator = function(stack, "migrator")
-        expected = (
-            {resource_with_arn(stack, migrator.inputs["role"]).outputs["id"]}
-            if stack.role == "primary"
-            else set()
-        )
-        assert readers == expected, stack.stack
+        role_id = resource_with_arn(stack, migrator.inputs["role"]).outputs["id"]
+        assert readers == {(role_id, own)}, stack.stack
+        assert environment(migrator)["DB_SECRET_ARN"] == own
 
 
 def test_the_migrator_logs_in_as_the_master_user_never_as_the_app_user(
