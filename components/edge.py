@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import lifecycle, queues
+from components.certificates import dns_validated_certificate
 from components.lambdas import (
     FunctionArgs,
     LambdaCode,
@@ -748,39 +749,19 @@ class RegionalEdge(pulumi.ComponentResource):
         domain = settings.domain
         assert domain is not None
         # The same name in every region, each with its own regional certificate.
-        certificate = aws.acm.Certificate(
+        certificate_arn = dns_validated_certificate(
             f"{name}-api-certificate",
+            settings,
             domain_name=domain.api_hostname,
-            validation_method="DNS",
-            tags=tags(settings, f"{name}-api-certificate"),
-            opts=self._child,
-        )
-        option = certificate.domain_validation_options[0]
-        # ACM asks for the same record for the same name in every region of an account, so
-        # each stack writes it over the others' instead of failing on "already exists". It
-        # is retained when a stack is destroyed: every other region's certificate still
-        # needs it to renew, and the next stack that is deployed writes it over again.
-        validation_record = aws.route53.Record(
-            f"{name}-api-certificate-validation-record",
             zone_id=domain.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-api-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=self._child,
+            parent=self,
+            shared_record=True,
         )
         custom = aws.apigatewayv2.DomainName(
             f"{name}-api-domain",
             domain_name=domain.api_hostname,
             domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
-                certificate_arn=validation.certificate_arn,
+                certificate_arn=certificate_arn,
                 endpoint_type="REGIONAL",
                 security_policy="TLS_1_2",
             ),

@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.certificates import dns_validated_certificate
 from components.settings import PROJECT, DomainSettings, Settings
 from components.tags import tags
 
@@ -61,31 +62,13 @@ class GlobalEntry(pulumi.ComponentResource):
         domain: DomainSettings = settings.domain
         child = pulumi.ResourceOptions(parent=self)
 
-        certificate = aws.acm.Certificate(
+        certificate_arn = dns_validated_certificate(
             f"{name}-certificate",
-            region=CLOUDFRONT_REGION,
+            settings,
             domain_name=domain.public_hostname,
-            validation_method="DNS",
-            tags=tags(settings, f"{name}-certificate"),
-            opts=child,
-        )
-        option = certificate.domain_validation_options[0]
-        validation_record = aws.route53.Record(
-            f"{name}-certificate-validation-record",
             zone_id=domain.zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=child,
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
+            parent=self,
             region=CLOUDFRONT_REGION,
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=child,
         )
 
         web_acl = self._web_acl(name, settings) if settings.edge.waf else None
@@ -110,7 +93,7 @@ class GlobalEntry(pulumi.ComponentResource):
                 **_api_behaviour(default_origin)
             ),
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
-                acm_certificate_arn=validation.certificate_arn,
+                acm_certificate_arn=certificate_arn,
                 ssl_support_method="sni-only",
                 minimum_protocol_version=MINIMUM_PROTOCOL_VERSION,
             ),
