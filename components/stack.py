@@ -27,6 +27,7 @@ class StackRefs:
     """The StackReferences this stack reads, by the referenced stack's short name."""
 
     def __init__(self, settings: Settings):
+        self.primary_stack = settings.primary_stack
         self.refs = {
             short_name(name): pulumi.StackReference(qualified_name(name))
             for name in settings.referenced_stacks()
@@ -35,6 +36,10 @@ class StackRefs:
     def output(self, stack: str, key: str) -> pulumi.Output[Any]:
         """One output of a referenced stack; fails the deployment when the stack lacks it."""
         return self.refs[short_name(stack)].require_output(key)
+
+    def primary_output(self, key: str) -> pulumi.Output[Any] | None:
+        """One output of the primary stack; None in the primary itself."""
+        return self.output(self.primary_stack, key) if self.primary_stack else None
 
 
 def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
@@ -124,11 +129,7 @@ def regional_edge(
                 statements=orchestrator.write_statements,
             ),
             alarm_topic_arn=alarms.arn,
-            primary_page_token_secret_arn=(
-                refs.output(settings.primary_stack, "pageTokenSecretArn")
-                if settings.primary_stack
-                else None
-            ),
+            primary_page_token_secret_arn=refs.primary_output("pageTokenSecretArn"),
         ),
     )
 
@@ -158,18 +159,10 @@ def write_orchestrator(
                 database_ready=(data.db_instance,),
             ),
             alarm_topic_arn=alarms.arn,
-            primary_event_bus_arn=(
-                refs.output(settings.primary_stack, "eventBusArn")
-                if settings.primary_stack
-                else None
-            ),
+            primary_event_bus_arn=refs.primary_output("eventBusArn"),
             crm_url=settings.on_prem.crm_url if settings.on_prem else None,
             # The primary's regional internal route, used until the control record exists.
-            primary_write_url=(
-                refs.output(settings.primary_stack, "internalWriteUrl")
-                if settings.primary_stack
-                else None
-            ),
+            primary_write_url=refs.primary_output("internalWriteUrl"),
         ),
     )
 
