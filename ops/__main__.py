@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             # The program references the archives; the plan fails on a path that is missing.
             build_archives()
             result = simulate_deployment(stacks)
-            print(json.dumps(result.to_json(), indent=2) if args.json else render_tree(result))
+            print(
+                json.dumps(result.to_json(), indent=2, sort_keys=True)
+                if args.json
+                else render_tree(result)
+            )
         else:
             from ops import deploy
 

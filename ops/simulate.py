@@ -506,7 +506,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             region=region,
             inputs=inputs,
             outputs=dict(self.resources[urn].state),
-            depends_on=list(request.dependencies),
+            # The SDK gathers dependencies in a set; sorted, two plans of one tree compare equal.
+            depends_on=sorted(request.dependencies),
             ignore_changes=ignore_changes,
             protect=protect,
             provider=request.provider or None,

@@ -178,3 +178,12 @@ def test_a_generated_ten_region_deployment_plans(simulate: Simulate) -> None:
 
     assert len(result.stacks) == 10
     assert result.order[-1].converge
+
+
+def test_two_plans_of_the_same_tree_are_byte_identical() -> None:
+    # Given an unchanged tree, when the plan is printed twice
+    first, second = run_ops("plan", "--json"), run_ops("plan", "--json")
+
+    # Then the documents can be diffed: the same bytes, whatever order the SDK worked in
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
