@@ -175,9 +175,9 @@ class GlobalData(pulumi.ComponentResource):
     def __init__(self, name: str, args: GlobalDataArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("active-active:components:GlobalData", name, None, opts)
         settings = args.settings
-        if settings.is_primary != (args.primary is None):
+        if settings.is_home != (args.primary is None):
             raise ValueError("the primary owns the global data; every secondary names it")
-        if args.replica_stacks and not settings.is_primary:
+        if args.replica_stacks and not settings.is_home:
             raise ValueError("only the primary replicates its lake bucket and master secret")
         child = pulumi.ResourceOptions(parent=self)
 

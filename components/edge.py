@@ -330,19 +330,19 @@ class RegionalEdge(pulumi.ComponentResource):
         another region mid-listing gets 400. Each region keeps its own copy, so the read path
         never calls another region."""
         settings = self._settings
-        if settings.is_primary:
+        if settings.is_home:
             value: pulumi.Output[str] = random.RandomPassword(
                 f"{self._name}-page-token-key", length=64, special=False, opts=self._child
             ).result
         else:
-            if args.primary_page_token_secret_arn is None or settings.primary_stack is None:
+            if args.primary_page_token_secret_arn is None or settings.home_stack is None:
                 raise ValueError(f"{settings.stack}: a secondary needs the primary's secret ARN")
             # Copied at deploy time rather than replicated by Secrets Manager: replicas would be
             # managed by the primary's converge pass, and its first pass (which omits the
             # replica stacks) would delete them on every deployment.
             value = aws.secretsmanager.get_secret_version_output(
                 secret_id=args.primary_page_token_secret_arn,
-                region=settings.peer(settings.primary_stack).region,
+                region=settings.peer(settings.home_stack).region,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).secret_string
         secret = lifecycle.secret(

@@ -260,7 +260,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self.write_function_name = write_api.name
 
         # OrderRequested: the primary starts sagas from it, a secondary forwards it.
-        if settings.is_primary:
+        if settings.is_home:
             self._intake(code, bus, machine, start_saga, describe_saga)
         else:
             self._forward(bus)
@@ -271,7 +271,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         migrator = self._function(
             code, "migrator", timeout=300, statements=self._master_secret(), as_master=True
         )
-        if settings.is_primary:
+        if settings.is_home:
             # Runs on create and whenever a migration file changes; a failure fails the
             # deploy. The migrator is idempotent and locks, so a re-run is harmless.
             aws.lambda_.Invocation(
@@ -363,8 +363,8 @@ class WriteOrchestrator(pulumi.ComponentResource):
         settings = self._settings
         primary = (
             settings
-            if settings.is_primary or settings.primary_stack is None
-            else settings.peer(settings.primary_stack)
+            if settings.is_home or settings.home_stack is None
+            else settings.peer(settings.home_stack)
         )
         env: dict[str, pulumi.Input[str]] = {
             "TABLE_NAME": self._args.data.table_name,

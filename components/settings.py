@@ -56,10 +56,25 @@ MAX_WAF_RATE_LIMIT = 2_000_000_000
 
 
 class Role(StrEnum):
-    """Which part a region plays: the writer, or a reader that can be promoted."""
+    """Which part a stack plays in owning the deployment, not which region writes.
 
-    PRIMARY = "primary"
-    SECONDARY = "secondary"
+    The home stack creates the global resources (the Aurora global cluster, the table the
+    global table grew from, the master secret) and owns them for their whole life; a member
+    stack joins them. Which region *writes* is run-time state (Aurora's writer and the control
+    record), changed by `ops failover` and `ops failback` without touching a stack file.
+    """
+
+    HOME = "home"
+    MEMBER = "member"
+
+
+# Words of stack files written before ownership and writing were told apart: each one names
+# its replacement, so an old file is refused with what to write instead.
+OLD_WORDS = {
+    ("role", "primary"): ("role", "home"),
+    ("role", "secondary"): ("role", "member"),
+    ("primaryStack", None): ("homeStack", None),
+}
 
 
 class Environment(StrEnum):
@@ -180,7 +195,7 @@ class Settings:
     role: Role
     vpc_cidr: str
     environment: Environment = Environment.DEV
-    primary_stack: str | None = None
+    home_stack: str | None = None
     peer_stacks: tuple[str, ...] = ()
     replica_stacks: tuple[str, ...] = ()
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -200,9 +215,9 @@ class Settings:
     peers: tuple[Settings, ...] = ()
 
     @property
-    def is_primary(self) -> bool:
+    def is_home(self) -> bool:
         """True in the stack that holds the writer."""
-        return self.role is Role.PRIMARY
+        return self.role is Role.HOME
 
     @property
     def is_prod(self) -> bool:
@@ -217,8 +232,8 @@ class Settings:
         raise KeyError(f"{stack} is not referenced by {self.stack}")
 
     def referenced_stacks(self) -> tuple[str, ...]:
-        """Every stack this one reads outputs from, primary first, without repeats."""
-        names = [self.primary_stack, *self.peer_stacks, *self.replica_stacks]
+        """Every stack this one reads outputs from, the home stack first, without repeats."""
+        names = [self.home_stack, *self.peer_stacks, *self.replica_stacks]
         return tuple(dict.fromkeys(n for n in names if n))
 
 
@@ -247,20 +262,21 @@ def parse_settings(
     if not isinstance(region, str) or not region:
         raise ConfigError(stack, "aws:region", "missing: every stack names its region")
 
+    _refuse_old_words(stack, values)
     role = reader.enum("role", Role, required=True)
-    primary_stack = reader.optional_str("primaryStack")
-    if role is Role.SECONDARY and primary_stack is None:
-        raise ConfigError(stack, "primaryStack", "a secondary must name its primary stack")
-    if role is Role.PRIMARY and primary_stack is not None:
-        raise ConfigError(stack, "primaryStack", "the primary stack must not name a primary")
+    home_stack = reader.optional_str("homeStack")
+    if role is Role.MEMBER and home_stack is None:
+        raise ConfigError(stack, "homeStack", "a member stack must name the home stack")
+    if role is Role.HOME and home_stack is not None:
+        raise ConfigError(stack, "homeStack", "the home stack must not name a home stack")
 
     peer_stacks = reader.stack_list("peerStacks")
     replica_stacks = reader.stack_list("replicaStacks")
-    if role is Role.SECONDARY and replica_stacks:
-        raise ConfigError(stack, "replicaStacks", "only the primary replicates its lake bucket")
+    if role is Role.MEMBER and replica_stacks:
+        raise ConfigError(stack, "replicaStacks", "only the home stack replicates its lake bucket")
 
     references: dict[str, tuple[str, ...]] = {
-        "primaryStack": (primary_stack,) if primary_stack else ()
+        "homeStack": (home_stack,) if home_stack else ()
     }
     references |= {"peerStacks": peer_stacks, "replicaStacks": replica_stacks}
     known = None if known_stacks is None else {short_name(s) for s in known_stacks}
@@ -279,7 +295,7 @@ def parse_settings(
         role=role,
         vpc_cidr=reader.cidr("vpcCidr"),
         environment=reader.enum("environment", Environment, default=Environment.DEV),
-        primary_stack=primary_stack,
+        home_stack=home_stack,
         peer_stacks=peer_stacks,
         replica_stacks=replica_stacks,
         database=reader.database("database"),
@@ -298,6 +314,22 @@ def parse_settings(
     return settings
 
 
+def _refuse_old_words(stack: str, values: Mapping[str, Any]) -> None:
+    """Stack files that still say primary/secondary: say what to write instead, and why."""
+    for (key, old), (new_key, new) in OLD_WORDS.items():
+        if key in values and (old is None or values[key] == old):
+            was = f"{key}: {old}" if old else key
+            now = f"{new_key}: {new}" if new else new_key
+            raise ConfigError(
+                stack,
+                key,
+                f"'{was}' is the old word; write '{now}'. The stack that owns the global "
+                "resources is the home stack for good; which region writes is run-time state "
+                "that `python -m ops failover` and `failback` change, never a stack file "
+                "(docs/operations.md)",
+            )
+
+
 def check_deployment(settings: Iterable[Settings]) -> None:
     """Checks that need every stack at once: one primary, one engine version, and VPC CIDRs
     that never overlap.
@@ -306,9 +338,9 @@ def check_deployment(settings: Iterable[Settings]) -> None:
     joins it; overlapping CIDRs make Transit Gateway peering useless (PITFALLS.md item 13).
     """
     stacks = list(settings)
-    primaries = [s.stack for s in stacks if s.is_primary]
+    primaries = [s.stack for s in stacks if s.is_home]
     if len(primaries) > 1:
-        raise ConfigError(primaries[1], "role", f"{primaries[0]} is already the primary")
+        raise ConfigError(primaries[1], "role", f"{primaries[0]} is already the home stack")
     for member in stacks[1:]:
         first = stacks[0]
         if member.database.engine_version != first.database.engine_version:
@@ -335,7 +367,8 @@ def load_settings() -> Settings:
     stack = pulumi.get_stack()
     config = pulumi.Config(PROJECT)
     values: dict[str, Any] = {"aws:region": pulumi.Config("aws").get("region")}
-    for key in _KNOWN_KEYS:
+    # The old words are read too, so that a stack file still using them is refused by name.
+    for key in (*_KNOWN_KEYS, *(key for key, _ in OLD_WORDS if key not in _KNOWN_KEYS)):
         value = config.get_object(key) if key in _STRUCTURED_KEYS else config.get(key)
         if value is not None:
             values[key] = value
@@ -387,7 +420,7 @@ _STRUCTURED_KEYS = frozenset(
     }
 )
 _KNOWN_KEYS = (
-    "role", "vpcCidr", "environment", "primaryStack", "peerStacks", "replicaStacks", "database",
+    "role", "vpcCidr", "environment", "homeStack", "peerStacks", "replicaStacks", "database",
     "domain", "legacyOrigin", "edge", "onPrem", "availabilityZones", "natGateways", "writeMode",
     "writeForwarding", "payments", "alarmEmail",
 )  # fmt: skip

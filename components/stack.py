@@ -27,7 +27,7 @@ class StackRefs:
     """The StackReferences this stack reads, by the referenced stack's short name."""
 
     def __init__(self, settings: Settings):
-        self.primary_stack = settings.primary_stack
+        self.home_stack = settings.home_stack
         self.refs = {
             short_name(name): pulumi.StackReference(qualified_name(name))
             for name in settings.referenced_stacks()
@@ -39,7 +39,7 @@ class StackRefs:
 
     def primary_output(self, key: str) -> pulumi.Output[Any] | None:
         """One output of the primary stack; None in the primary itself."""
-        return self.output(self.primary_stack, key) if self.primary_stack else None
+        return self.output(self.home_stack, key) if self.home_stack else None
 
 
 def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
@@ -65,7 +65,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     alarms = AlarmTopic(f"{settings.stack}-alarms", AlarmTopicArgs(settings, data.kms_key_arn))
     orchestrator = write_orchestrator(settings, refs, network, data, alarms)
     edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
-    if settings.is_primary and settings.domain is not None:
+    if settings.is_home and settings.domain is not None:
         GlobalEntry(f"{settings.stack}-entry", GlobalEntryArgs(settings))
     return {
         "region": settings.region,
@@ -172,12 +172,12 @@ def global_data(settings: Settings, refs: StackRefs, network: RegionalNetwork) -
     stacks exist, reads each one's region, lake bucket and key, where its lake and master
     secret replicate to."""
     primary = None
-    if settings.primary_stack:
+    if settings.home_stack:
         primary = PrimaryData(
-            global_cluster_id=refs.output(settings.primary_stack, "globalClusterId"),
-            table_name=refs.output(settings.primary_stack, "tableName"),
-            table_arn=refs.output(settings.primary_stack, "tableArn"),
-            db_secret_arn=refs.output(settings.primary_stack, "dbSecretArn"),
+            global_cluster_id=refs.output(settings.home_stack, "globalClusterId"),
+            table_name=refs.output(settings.home_stack, "tableName"),
+            table_arn=refs.output(settings.home_stack, "tableArn"),
+            db_secret_arn=refs.output(settings.home_stack, "dbSecretArn"),
         )
     replicas = tuple(
         ReplicaStack(

@@ -1,7 +1,7 @@
 """Stack files and the order they deploy in.
 
 Pulumi neither orders dependent stacks (pulumi/pulumi#6311) nor destroys them in reverse
-(pulumi/pulumi#5462), so the order comes from here: from each stack file's ``primaryStack``
+(pulumi/pulumi#5462), so the order comes from here: from each stack file's ``homeStack``
 and ``peerStacks``.
 """
 
@@ -74,19 +74,19 @@ def read_stack_files(directory: Path) -> dict[str, StackFile]:
 def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
     """Primary first, then the secondaries after everything they reference, then converge.
 
-    A stack depends on its ``primaryStack`` and ``peerStacks``. Among stacks that are ready at
+    A stack depends on its ``homeStack`` and ``peerStacks``. Among stacks that are ready at
     the same time the primary goes first, then by name, so the order is stable.
     """
-    primaries = [s for s in stacks.values() if s.is_primary]
+    primaries = [s for s in stacks.values() if s.is_home]
     if not primaries:
         raise DeploymentError("no stack has role primary")
     primary = primaries[0]
     needs = {
-        name: {short_name(r) for r in (s.primary_stack, *s.peer_stacks) if r}
+        name: {short_name(r) for r in (s.home_stack, *s.peer_stacks) if r}
         for name, s in stacks.items()
     }
     waiting = {name: set(deps) for name, deps in needs.items()}
-    ready = [(not stacks[n].is_primary, n) for n, deps in waiting.items() if not deps]
+    ready = [(not stacks[n].is_home, n) for n, deps in waiting.items() if not deps]
     heapq.heapify(ready)
     order: list[Pass] = []
     while ready:
@@ -96,7 +96,7 @@ def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
             if name in deps:
                 deps.discard(name)
                 if not deps:
-                    heapq.heappush(ready, (not stacks[other].is_primary, other))
+                    heapq.heappush(ready, (not stacks[other].is_home, other))
     stuck = sorted(n for n, deps in waiting.items() if deps)
     if stuck:
         raise DeploymentError(

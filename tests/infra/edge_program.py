@@ -63,12 +63,12 @@ edge = RegionalEdge(
         alarm_topic_arn=f"arn:aws:sns:{region}:{ACCOUNT}:{PROJECT}-{stack}-alarms",
         primary_page_token_secret_arn=(
             None
-            if settings.is_primary
-            else refs.output(settings.primary_stack or "", "pageTokenSecretArn")
+            if settings.is_home
+            else refs.output(settings.home_stack or "", "pageTokenSecretArn")
         ),
     ),
 )
-if settings.is_primary and settings.domain is not None:
+if settings.is_home and settings.domain is not None:
     GlobalEntry(f"{stack}-entry", GlobalEntryArgs(settings))
 
 pulumi.export("region", region)

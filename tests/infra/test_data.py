@@ -51,7 +51,7 @@ SECONDARIES = ("secondary", "secondary-ap")
 
 
 def secondaries(deployment: DeploymentResult) -> list[StackResult]:
-    return [s for s in deployment.stacks.values() if s.role == "secondary"]
+    return [s for s in deployment.stacks.values() if s.role == "member"]
 
 
 def primary(deployment: DeploymentResult) -> StackResult:
@@ -114,12 +114,12 @@ def test_no_cluster_asks_for_a_managed_master_password_and_the_primary_keeps_it_
         assert cluster.inputs["iamDatabaseAuthenticationEnabled"] is True, stack.stack
 
     # And the primary's generated password reaches the cluster and its secret only as secrets
-    primary_stack = primary(example_deployment)
-    assert plain(data(primary_stack, CLUSTER).inputs["masterPassword"]) == "[secret]"
-    version = data(primary_stack, SECRET_VERSION)
+    home_stack = primary(example_deployment)
+    assert plain(data(home_stack, CLUSTER).inputs["masterPassword"]) == "[secret]"
+    version = data(home_stack, SECRET_VERSION)
     assert plain(version.inputs["secretString"]) == "[secret]"
-    assert version.inputs["secretId"] == data(primary_stack, SECRET).outputs["id"]
-    assert primary_stack.outputs["dbSecretArn"] == data(primary_stack, SECRET).outputs["arn"]
+    assert version.inputs["secretId"] == data(home_stack, SECRET).outputs["id"]
+    assert home_stack.outputs["dbSecretArn"] == data(home_stack, SECRET).outputs["arn"]
 
 
 @pytest.mark.parametrize("name", SECONDARIES)

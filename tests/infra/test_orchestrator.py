@@ -55,16 +55,16 @@ def stacks(deployment: DeploymentResult) -> Iterator[StackResult]:
 
 
 def secondaries(deployment: DeploymentResult) -> list[StackResult]:
-    return [s for s in deployment.stacks.values() if s.role == "secondary"]
+    return [s for s in deployment.stacks.values() if s.role == "member"]
 
 
 def primary(deployment: DeploymentResult) -> StackResult:
-    return next(s for s in deployment.stacks.values() if s.role == "primary")
+    return next(s for s in deployment.stacks.values() if s.role == "home")
 
 
 def write_side(stack: StackResult) -> tuple[str, ...]:
     """The write-side functions a stack runs: order_intake only where requests arrive."""
-    return (*WRITE_SIDE, "order_intake") if stack.role == "primary" else WRITE_SIDE
+    return (*WRITE_SIDE, "order_intake") if stack.role == "home" else WRITE_SIDE
 
 
 def function(stack: StackResult, catalog_name: str) -> Resource:

@@ -131,7 +131,7 @@ def test_plan_prints_the_order_and_a_tree_per_stack() -> None:
     ("change", "key"),
     [
         ({"secondary": {"active-active:vpcCidr": "10.10.0.0/16"}}, "vpcCidr"),
-        ({"secondary": {"active-active:primaryStack": None}}, "primaryStack"),
+        ({"secondary": {"active-active:homeStack": None}}, "homeStack"),
         (
             {"secondary": {"active-active:peerStacks": ["organization/active-active/ghost"]}},
             "peerStacks",
@@ -164,7 +164,7 @@ def test_bad_stack_files_make_the_plan_exit_non_zero_naming_the_key(
 
 def test_a_reference_to_a_stack_with_no_file_fails_the_plan(tmp_path: Path) -> None:
     configs = generated_configs(2)
-    configs["secondary-1"]["active-active:primaryStack"] = "organization/active-active/main"
+    configs["secondary-1"]["active-active:homeStack"] = "organization/active-active/main"
     write_stack_files(tmp_path, configs)
 
     done = run_ops("--dir", str(tmp_path), "plan")

@@ -37,14 +37,14 @@ def generated_configs(count: int, **extra: Any) -> dict[str, dict[str, Any]]:
             f"{PROJECT}:environment": "dev",
         }
         if index == 0:
-            config[f"{PROJECT}:role"] = "primary"
+            config[f"{PROJECT}:role"] = "home"
             if count > 1:
                 config[f"{PROJECT}:replicaStacks"] = [
                     f"organization/{PROJECT}/{n}" for n in names[1:]
                 ]
         else:
-            config[f"{PROJECT}:role"] = "secondary"
-            config[f"{PROJECT}:primaryStack"] = f"organization/{PROJECT}/primary"
+            config[f"{PROJECT}:role"] = "member"
+            config[f"{PROJECT}:homeStack"] = f"organization/{PROJECT}/primary"
             config[f"{PROJECT}:peerStacks"] = [f"organization/{PROJECT}/{n}" for n in names[:index]]
         config.update({f"{PROJECT}:{k}": v for k, v in extra.items()})
         configs[name] = config

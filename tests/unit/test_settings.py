@@ -17,12 +17,12 @@ from components.settings import (
     parse_settings,
 )
 
-PRIMARY = {"aws:region": "us-east-1", "role": "primary", "vpcCidr": "10.10.0.0/16"}
+PRIMARY = {"aws:region": "us-east-1", "role": "home", "vpcCidr": "10.10.0.0/16"}
 SECONDARY = {
     "aws:region": "eu-west-1",
-    "role": "secondary",
+    "role": "member",
     "vpcCidr": "10.20.0.0/16",
-    "primaryStack": "organization/active-active/primary",
+    "homeStack": "organization/active-active/primary",
 }
 KNOWN = ["primary", "secondary", "secondary-ap"]
 
@@ -36,7 +36,7 @@ def rejected(stack: str, values: dict[str, Any], known: list[str] | None = KNOWN
 def test_a_valid_primary_gets_the_documented_defaults() -> None:
     settings = parse_settings("primary", PRIMARY, known_stacks=KNOWN)
 
-    assert settings.role is Role.PRIMARY
+    assert settings.role is Role.HOME
     assert settings.environment is Environment.DEV
     assert settings.nat_gateways is NatGateways.SINGLE
     assert settings.availability_zones == 2
@@ -52,16 +52,38 @@ def test_an_unknown_role_is_rejected_naming_the_key_and_the_stack_file() -> None
     assert "active-active:role" in str(error)
 
 
-def test_a_secondary_without_a_primary_stack_is_rejected() -> None:
-    values = {k: v for k, v in SECONDARY.items() if k != "primaryStack"}
+@pytest.mark.parametrize(
+    ("stack", "old", "key", "says"),
+    [
+        ("primary", {"role": "primary"}, "role", "write 'role: home'"),
+        ("secondary", {"role": "secondary"}, "role", "write 'role: member'"),
+        ("secondary", {"primaryStack": "organization/active-active/primary"}, "primaryStack",
+         "write 'homeStack'"),
+    ],
+)  # fmt: skip
+def test_a_stack_file_with_the_old_words_is_refused_with_the_new_ones(
+    stack: str, old: dict[str, str], key: str, says: str
+) -> None:
+    # Given a stack file written when the owner was called the primary
+    values = {**(PRIMARY if stack == "primary" else SECONDARY), **old}
 
-    assert rejected("secondary", values).key == "primaryStack"
+    # When it is parsed, Then it is refused, naming the key and what to write instead
+    error = rejected(stack, values)
+    assert error.key == key
+    assert says in str(error)
+    assert "run-time state" in str(error)
 
 
-def test_a_primary_that_names_a_primary_stack_is_rejected() -> None:
-    error = rejected("primary", {**PRIMARY, "primaryStack": "organization/active-active/other"})
+def test_a_secondary_without_a_home_stack_is_rejected() -> None:
+    values = {k: v for k, v in SECONDARY.items() if k != "homeStack"}
 
-    assert error.key == "primaryStack"
+    assert rejected("secondary", values).key == "homeStack"
+
+
+def test_a_primary_that_names_a_home_stack_is_rejected() -> None:
+    error = rejected("primary", {**PRIMARY, "homeStack": "organization/active-active/other"})
+
+    assert error.key == "homeStack"
 
 
 @pytest.mark.parametrize("cidr", [None, "10.10.0.0", "not-a-cidr", "10.10.0.1/16", "10.0.0.0/8"])
