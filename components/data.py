@@ -33,6 +33,19 @@ from functions.orders import read_model
 from functions.orders.settings import APP_USERNAME as APP_USERNAME
 
 ENGINE = "aurora-postgresql"
+# Fields of an Aurora cluster that AWS, not this program, changes once the deployment runs, and
+# that every cluster (the home stack's and each member's) ignores, so that no `ops up` after a
+# failover, a switchover or a failback reverts them (sources in docs/operations.md):
+# - engineVersion: upgrades go through the GlobalCluster, which upgrades its members (pulumi-aws
+#   GlobalCluster docs, "ignore engine_version on clusters");
+# - globalClusterIdentifier: an unplanned failover can detach the old writer; adding an existing
+#   cluster to a global cluster is an error in the provider, and removing it detaches
+#   (cloudposse/terraform-aws-rds-cluster#281);
+# - replicationSourceIdentifier: a switchover or failover sets it on the demoted writer, and
+#   clearing it promotes a cluster to standalone (terraform-provider-aws PR #40921).
+# `ignoreChanges` keeps the value in state, not the live one, so `ops up` refreshes first
+# (pulumi/pulumi-aws#2524).
+AWS_MANAGED_FIELDS = ("engineVersion", "globalClusterIdentifier", "replicationSourceIdentifier")
 INSTANCE_CLASS = "db.serverless"
 DATABASE_NAME = "orders"
 MASTER_USERNAME = "orders_admin"
@@ -190,7 +203,7 @@ class GlobalData(pulumi.ComponentResource):
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS[settings.environment],
             policy=key_policy(aws.get_caller_identity_output().account_id),
             tags=tags(settings, f"{name}-key"),
-            opts=child,
+            opts=lifecycle.guarded(settings, child),
         )
         self.kms_key_arn = key.arn
 
@@ -267,11 +280,12 @@ class GlobalData(pulumi.ComponentResource):
                 database_name=DATABASE_NAME,
                 storage_encrypted=True,
                 deletion_protection=settings.is_prod,
-                # On destroy, members still attached are removed first, so the global
-                # cluster can go (PITFALLS.md item 4).
-                force_destroy=True,
+                # On a dev destroy, members still attached are removed first, so the global
+                # cluster can go (PITFALLS.md item 4). Never in prod: there only an operator
+                # who unprotects it on purpose may take the members with it.
+                force_destroy=not settings.is_prod,
                 tags=tags(settings, f"{name}-global-db"),
-                opts=child,
+                opts=lifecycle.guarded(settings, child),
             )
             # Managed master passwords are not supported for global database members
             # (PITFALLS.md item 2): generate one, keep it only in Secrets Manager and in the
@@ -293,12 +307,14 @@ class GlobalData(pulumi.ComponentResource):
                 skip_final_snapshot=not settings.is_prod,
                 final_snapshot_identifier=f"{name}-db-final" if settings.is_prod else None,
                 tags=tags(settings, f"{name}-db"),
-                # Engine upgrades go through the GlobalCluster, which upgrades its members;
-                # after a switchover AWS sets a replication source on this cluster. Neither
-                # is a change to make here (pulumi-aws GlobalCluster docs; PITFALLS.md item 3).
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    ignore_changes=["engineVersion", "replicationSourceIdentifier"],
+                # What AWS changes on this cluster when another region takes the writer
+                # (docs/operations.md, "What AWS changes"): engine upgrades go through the
+                # GlobalCluster; a switchover sets a replication source here; an unplanned
+                # failover may detach this cluster, and re-adding an existing cluster to a
+                # global cluster is an error, not an update (PITFALLS.md item 3).
+                opts=lifecycle.guarded(
+                    settings,
+                    pulumi.ResourceOptions(parent=self, ignore_changes=list(AWS_MANAGED_FIELDS)),
                 ),
                 **common,
             )
@@ -352,13 +368,9 @@ class GlobalData(pulumi.ComponentResource):
                 # only repeat them.
                 skip_final_snapshot=True,
                 tags=tags(settings, f"{name}-db"),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    ignore_changes=[
-                        "engineVersion",
-                        "globalClusterIdentifier",
-                        "replicationSourceIdentifier",
-                    ],
+                opts=lifecycle.guarded(
+                    settings,
+                    pulumi.ResourceOptions(parent=self, ignore_changes=list(AWS_MANAGED_FIELDS)),
                 ),
                 **common,
             )
@@ -419,7 +431,9 @@ class GlobalData(pulumi.ComponentResource):
                 tags=tags(settings, f"{name}-orders-table"),
                 # Each secondary owns its TableReplica; `replicas` here would fight them and
                 # the primary's next update would delete them (PITFALLS.md item 7).
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"]),
+                opts=lifecycle.guarded(
+                    settings, pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"])
+                ),
             )
             self.table_name = table.name
             self.table_arn = table.arn
@@ -433,7 +447,7 @@ class GlobalData(pulumi.ComponentResource):
             point_in_time_recovery=True,
             deletion_protection_enabled=settings.is_prod,
             tags=tags(settings, f"{name}-orders-replica"),
-            opts=child,
+            opts=lifecycle.guarded(settings, child),
         )
         # TableReplica has no stream ARN output (PITFALLS.md item 9): look the replica up in
         # this region once it exists. Its ARN is the one this region's functions use.
@@ -454,7 +468,7 @@ class GlobalData(pulumi.ComponentResource):
                 enabled=True, kms_key_arn=key.arn
             ),
             "deletion_protection_enabled": settings.is_prod,
-            "opts": pulumi.ResourceOptions(parent=self),
+            "opts": lifecycle.guarded(settings, pulumi.ResourceOptions(parent=self)),
         }
         connections = aws.dynamodb.Table(
             f"{name}-connections-table",
@@ -513,7 +527,7 @@ class GlobalData(pulumi.ComponentResource):
             f"{name}-lake",
             force_destroy=not settings.is_prod,
             tags=tags(settings, f"{name}-lake"),
-            opts=child,
+            opts=lifecycle.guarded(settings, child),
         )
         versioning = aws.s3.BucketVersioning(
             f"{name}-lake-versioning",

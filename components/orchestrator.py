@@ -115,7 +115,11 @@ class WriteData:
     # replica of the primary's); only the migrator reads it.
     db_secret_arn: pulumi.Input[str]
     lake_bucket_arn: pulumi.Input[str]
-    # Resources the migrator must wait for (the writer instance): the invocation connects.
+    # The global database and this region's member of it: the migrator applies migrations
+    # only while this cluster is the global database's writer.
+    global_cluster_id: pulumi.Input[str]
+    db_cluster_arn: pulumi.Input[str]
+    # Resources the migrator must wait for (this region's instance): the invocation connects.
     database_ready: Sequence[pulumi.Resource] = ()
 
 
@@ -268,21 +272,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self._projection(code, bus)
         self._lake(bus)
 
-        migrator = self._function(
-            code, "migrator", timeout=300, statements=self._master_secret(), as_master=True
-        )
-        if settings.is_home:
-            # Runs on create and whenever a migration file changes; a failure fails the
-            # deploy. The migrator is idempotent and locks, so a re-run is harmless.
-            aws.lambda_.Invocation(
-                f"{name}-migrations",
-                function_name=migrator.name,
-                input=json.dumps({"source": "pulumi", "action": "migrate"}),
-                triggers={"migrations": migrations_hash()},
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[migrator, *args.data.database_ready]
-                ),
-            )
+        self._migrations(code)
 
         self.register_outputs(
             {
@@ -292,6 +282,47 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 "writeFunctionArn": self.write_function_arn,
             }
         )
+
+    def _migrations(self, code: LambdaCode) -> None:
+        """The migrator, invoked at deploy time in every region.
+
+        Which region writes is run-time state: after a failover the home region's cluster is a
+        reader. Every stack invokes its migrator; each one asks the global database whether its
+        own cluster is the writer, and only the writer's applies the migrations (the others
+        answer ``skipped`` without connecting). Runs on create and whenever a migration file
+        changes; a failure fails the deploy. The migrator is idempotent and locks, so a re-run
+        is harmless.
+        """
+        data = self._args.data
+        migrator = self._function(
+            code,
+            "migrator",
+            timeout=300,
+            environment={
+                "GLOBAL_CLUSTER_ID": data.global_cluster_id,
+                "DB_CLUSTER_ARN": data.db_cluster_arn,
+            },
+            statements=[*self._master_secret(), self._describe_global_cluster()],
+            as_master=True,
+        )
+        aws.lambda_.Invocation(
+            f"{self._name}-migrations",
+            function_name=migrator.name,
+            input=json.dumps({"source": "pulumi", "action": "migrate"}),
+            triggers={"migrations": migrations_hash()},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrator, *data.database_ready]),
+        )
+
+    def _describe_global_cluster(self) -> dict[str, Any]:
+        """Reading the global database's membership: which member cluster writes."""
+        return {
+            "Sid": "FindTheWriter",
+            "Effect": "Allow",
+            "Action": ["rds:DescribeGlobalClusters"],
+            "Resource": pulumi.Output.all(self._account, self._args.data.global_cluster_id).apply(
+                lambda v: f"arn:aws:rds::{v[0]}:global-cluster:{v[1]}"
+            ),
+        }
 
     # -- functions -------------------------------------------------------------------------
 

@@ -21,9 +21,11 @@ from typing import Any
 PROJECT = "active-active"
 DEFAULT_ORGANIZATION = "organization"
 
-# Set by `ops up` on the primary's first pass: the replica stacks do not exist yet, and a
-# StackReference to a stack that does not exist fails and cannot be caught (pulumi/pulumi#3540).
-FIRST_PASS_ENV = "ACTIVE_ACTIVE_FIRST_PASS"
+# Set by `ops up` on the home stack's first pass to the replica stacks that do not exist yet
+# (comma-separated short names): a StackReference to a stack that does not exist fails and
+# cannot be caught (pulumi/pulumi#3540). Only those are left out; replication to the replica
+# stacks that exist is kept on every pass, so adding a region never drops it for the others.
+MISSING_STACKS_ENV = "ACTIVE_ACTIVE_MISSING_STACKS"
 
 # Aurora Serverless v2 accepts 0 to 256 ACU in steps of 0.5.
 MAX_ACU = 256.0
@@ -275,9 +277,7 @@ def parse_settings(
     if role is Role.MEMBER and replica_stacks:
         raise ConfigError(stack, "replicaStacks", "only the home stack replicates its lake bucket")
 
-    references: dict[str, tuple[str, ...]] = {
-        "homeStack": (home_stack,) if home_stack else ()
-    }
+    references: dict[str, tuple[str, ...]] = {"homeStack": (home_stack,) if home_stack else ()}
     references |= {"peerStacks": peer_stacks, "replicaStacks": replica_stacks}
     known = None if known_stacks is None else {short_name(s) for s in known_stacks}
     for key, names in references.items():
@@ -372,8 +372,11 @@ def load_settings() -> Settings:
         value = config.get_object(key) if key in _STRUCTURED_KEYS else config.get(key)
         if value is not None:
             values[key] = value
-    if os.environ.get(FIRST_PASS_ENV) == "1":
-        values.pop("replicaStacks", None)
+    missing = {n for n in os.environ.get(MISSING_STACKS_ENV, "").split(",") if n}
+    if missing and isinstance(values.get("replicaStacks"), list):
+        values["replicaStacks"] = [
+            name for name in values["replicaStacks"] if short_name(name) not in missing
+        ]
     files = {p.name[len("Pulumi.") : -len(".yaml")]: p for p in Path.cwd().glob("Pulumi.*.yaml")}
     settings = parse_settings(stack, values, known_stacks=list(files) or None)
     return with_peers(settings, {name: read_stack_file(name, path) for name, path in files.items()})

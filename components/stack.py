@@ -156,6 +156,8 @@ def write_orchestrator(
                 db_user=APP_USERNAME,
                 db_secret_arn=data.db_secret_arn,
                 lake_bucket_arn=data.lake_bucket_arn,
+                global_cluster_id=data.global_cluster_id,
+                db_cluster_arn=data.db_cluster_arn,
                 database_ready=(data.db_instance,),
             ),
             alarm_topic_arn=alarms.arn,

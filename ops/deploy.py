@@ -1,29 +1,46 @@
 """Deploy and destroy every stack in order, through the Pulumi Automation API.
 
 The Automation API drives the Pulumi CLI, which this repository's CI machines do not have;
-the order and the calls are tested against a recording workspace instead.
+the order and the calls are tested against recording and simulated workspaces instead.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from components.settings import FIRST_PASS_ENV, qualified_name
+from components.settings import MISSING_STACKS_ENV, qualified_name
+from ops.diff import CREATE, DELETE, REPLACE, UPDATE, Change, PassDiff, refused
 from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order
 
 
+class DataLossRefused(DeploymentError):
+    """A pass would delete or replace a stateful resource the operator did not name."""
+
+    def __init__(self, refusals: list[tuple[str, Change]]):
+        self.refusals = refusals
+        listed = "\n".join(f"  {label}: {c.op} {c.urn}" for label, c in refusals)
+        super().__init__(
+            "refusing to apply: these stateful resources would be deleted or replaced, and "
+            f"their data lost:\n{listed}\nNothing of that pass was applied. If it is intended, "
+            "run again naming each one: --allow-data-loss URN (docs/operations.md)"
+        )
+
+
 class Workspace(Protocol):
-    """What deploying needs from Pulumi: whether a stack exists, `up` and `destroy`."""
+    """What deploying needs from Pulumi: whether a stack exists, preview, `up`, `destroy`."""
 
     def exists(self, stack: str) -> bool:
         """Whether the stack has been created in the backend."""
 
-    def up(self, stack: str, *, skip_replicas: bool) -> None:
-        """Deploy one stack; ``skip_replicas`` on the primary's first pass."""
+    def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
+        """What `up` of one pass would change, resource by resource."""
+
+    def up(self, stack: str, *, skip_replicas: tuple[str, ...]) -> None:
+        """Deploy one stack; ``skip_replicas`` on the home stack's first pass."""
 
     def destroy(self, stack: str) -> None:
         """Destroy one stack."""
@@ -32,34 +49,63 @@ class Workspace(Protocol):
 def destroy_order(order: list[Pass]) -> list[str]:
     """Stacks to destroy: the reverse of the deploy order, each stack once.
 
-    Secondaries go before the primary, so their Aurora clusters leave the global cluster
-    before the primary's cluster is deleted (PITFALLS.md item 4).
+    Members go before the home stack, so their Aurora clusters leave the global cluster
+    before the home stack's cluster is deleted (PITFALLS.md item 4).
     """
     first_deployed = list(dict.fromkeys(step.stack for step in order))
     return first_deployed[::-1]
 
 
 def up(
-    stacks: dict[str, StackFile], workspace: Workspace, build: Callable[[], object]
+    stacks: dict[str, StackFile],
+    workspace: Workspace,
+    build: Callable[[], object],
+    *,
+    allow_data_loss: Collection[str] = (),
+    only: Iterable[str] | None = None,
+    applied: Callable[[Pass], None] = lambda step: None,
 ) -> list[Pass]:
-    """Build the Lambda archives, then deploy every pass in order; returns the passes run.
+    """Build the Lambda archives, then preview and deploy every pass in order.
 
-    The primary's first pass skips replication only while a replica stack does not exist yet
-    (a reference to it would fail). Once they all exist it keeps replication: skipping it on
-    every deploy would remove the replication configuration until the converge pass, and
-    objects written in between would never be replicated.
+    The home stack's first pass leaves out only the replica stacks that do not exist yet (a
+    reference to them would fail); replication to the others is kept on every pass, so adding
+    a region never drops it for the regions already there. Each pass is previewed first, and
+    refused (nothing of it applied) when it would delete or replace a stateful resource that
+    is not in ``allow_data_loss``. ``only`` limits the run to some stacks, each checked to
+    reference only deployed stacks. ``applied`` is told of each pass once it is applied.
+    Returns the passes run.
     """
     build()
     settings = {name: f.settings for name, f in stacks.items()}
-    order = deploy_order(settings)
+    order = deploy_order(settings, deployed=[name for name in stacks if workspace.exists(name)])
+    if only is not None:
+        order = _only(order, set(only), settings, workspace)
     passes = []
     for step in order:
-        if step.skip_replicas:
-            replicas = settings[step.stack].replica_stacks
-            step = replace(step, skip_replicas=not all(workspace.exists(r) for r in replicas))
+        changes = workspace.preview(step.stack, skip_replicas=step.skip_replicas)
+        blocked = refused([PassDiff(step.stack, step.label, changes)], allow_data_loss)
+        if blocked:
+            raise DataLossRefused(blocked)
         workspace.up(step.stack, skip_replicas=step.skip_replicas)
+        applied(step)
         passes.append(step)
     return passes
+
+
+def _only(
+    order: list[Pass], names: set[str], settings: dict[str, Any], workspace: Workspace
+) -> list[Pass]:
+    unknown = names - set(settings)
+    if unknown:
+        raise DeploymentError(f"no stack file for {', '.join(sorted(unknown))}")
+    for name in sorted(names):
+        for ref in settings[name].referenced_stacks():
+            short = ref.rsplit("/", 1)[-1]
+            if short not in names and not workspace.exists(short):
+                raise DeploymentError(
+                    f"{name} references {short}, which is not deployed: deploy it first"
+                )
+    return [step for step in order if step.stack in names]
 
 
 def save_outputs(
@@ -116,15 +162,61 @@ class AutomationWorkspace:
             return False
         return True
 
-    def up(self, stack: str, *, skip_replicas: bool) -> None:
-        """`pulumi up` on one stack, streaming its output."""
-        env = {FIRST_PASS_ENV: "1"} if skip_replicas else {}
-        self._select(stack, env, create=True).up(on_output=print)
+    def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
+        """`pulumi preview --refresh` of one pass, as the changes it would make."""
+        events: list[Any] = []
+        self._select(stack, self._env(skip_replicas), create=True).preview(
+            refresh=True, on_event=events.append
+        )
+        return changes_from_events(events)
+
+    def up(self, stack: str, *, skip_replicas: tuple[str, ...]) -> None:
+        """`pulumi up --refresh` on one stack, streaming its output.
+
+        Refreshed first: `ignoreChanges` keeps the value in state, not the live one, so after a
+        failover an unrefreshed update could push a stale value back (pulumi/pulumi-aws#2524).
+        """
+        self._select(stack, self._env(skip_replicas), create=True).up(on_output=print, refresh=True)
 
     def destroy(self, stack: str) -> None:
         """`pulumi destroy` on one stack, streaming its output."""
         self._select(stack, {}).destroy(on_output=print)
 
+    def unprotect_all(self, stack: str) -> None:
+        """`pulumi state unprotect --all`: a removed region's own resources may go."""
+        self._select(stack, {})._run_pulumi_cmd_sync(["state", "unprotect", "--all", "--yes"])
+
     def outputs(self, stack: str) -> dict[str, Any]:
         """The outputs of one deployed stack."""
         return {k: v.value for k, v in self._select(stack, {}).outputs().items()}
+
+    @staticmethod
+    def _env(skip_replicas: tuple[str, ...]) -> dict[str, str]:
+        return {MISSING_STACKS_ENV: ",".join(skip_replicas)} if skip_replicas else {}
+
+
+# The engine's step operations (pulumi.automation.events.OpType), as the changes they make.
+_OPS = {
+    "create": CREATE,
+    "update": UPDATE,
+    "replace": REPLACE,
+    "create-replacement": REPLACE,
+    "delete-replaced": REPLACE,
+    "delete": DELETE,
+    "discard": DELETE,
+}
+
+
+def changes_from_events(events: Iterable[Any]) -> list[Change]:
+    """The per-resource changes of a preview, from its engine events (one per URN)."""
+    found: dict[str, Change] = {}
+    for event in events:
+        pre = getattr(event, "resource_pre_event", None)
+        if pre is None:
+            continue
+        meta = pre.metadata
+        op = _OPS.get(getattr(meta.op, "value", str(meta.op)))
+        if op is None or (found.get(meta.urn) and found[meta.urn].op == REPLACE):
+            continue
+        found[meta.urn] = Change(meta.urn, meta.type, op, tuple(meta.diffs or ()))
+    return list(found.values())

@@ -174,6 +174,49 @@ class Failover:
         self.log(f"control record: {target.region} is the primary, writes open")
         return record
 
+    def failback(self, to: str) -> ControlRecord:
+        """After an unplanned failover, once ``to``'s region is back: writes go home again.
+
+        AWS re-adds the old writer's cluster to the global database as a secondary where it
+        can. Its membership is checked first; then, as a planned switchover, every region must
+        be healthy, writes close, the lag drains, the writer moves and writes reopen.
+        """
+        target = self.topology.target(to)
+        members = self.database.members()
+        member = members.get(target.db_cluster_arn)
+        if member is None:
+            raise FailoverError(
+                f"{target.db_cluster_arn} is not in the global database: AWS could not re-add "
+                f"{target.region}'s old writer after the failover, so it is a standalone cluster "
+                "holding only the writes that never replicated. Failing back to it would lose "
+                "every write since the failover. Follow docs/operations.md, 'When AWS could not "
+                "re-add the old writer', then run `ops failback` again"
+            )
+        if member.get("writer"):
+            self.log(f"{target.region} already holds the writer")
+            return self.read_write()
+        if member.get("status") != "available":
+            raise FailoverError(
+                f"{target.region}'s cluster is {member.get('status')}: AWS is still re-adding "
+                "it to the global database; run `ops failback` again once it is available"
+            )
+        return self.promote(to, planned=True)
+
+    def read_write(self) -> ControlRecord:
+        """Leave read-only mode: writes go to the region that holds Aurora's writer now."""
+        writers = [arn for arn, m in self.database.members().items() if m.get("writer")]
+        targets = [t for t in self.topology.regions.values() if t.db_cluster_arn in writers]
+        if not targets:
+            raise FailoverError(
+                "no deployed region holds the global database's writer: finish the failover "
+                "first (`ops failover --to STACK --unplanned`)"
+            )
+        target = targets[0]
+        record = ControlRecord(target.region, target.write_url, Mode.NORMAL)
+        self.control.write(record)
+        self.log(f"control record: {target.region} is the primary, writes open")
+        return record
+
     def _check_all_healthy(self, members: Mapping[str, dict[str, Any]]) -> None:
         unhealthy = {
             arn: m.get("status") for arn, m in members.items() if m.get("status") != "available"

@@ -34,7 +34,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from components.settings import FIRST_PASS_ENV, PROJECT, Settings, short_name
+from components.settings import MISSING_STACKS_ENV, PROJECT, Settings, short_name
 from ops.stackfiles import Pass, StackFile, deploy_order, pulumi_config
 
 PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
@@ -126,13 +126,28 @@ class DeploymentResult:
     """Every stack of a deployment, simulated in deploy order."""
 
     order: list[Pass]
+    # Each stack as of its last pass.
     stacks: dict[str, StackResult] = field(default_factory=dict)
+    # Every pass in order with what it registered: the home stack's first pass included.
+    passes: list[tuple[Pass, StackResult]] = field(default_factory=list)
+    # The stacks that were deployed already (from the saved outputs) when this was planned.
+    deployed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The document ``ops plan --json`` prints."""
         return {
             "order": [p.stack for p in self.order],
+            "deployed": list(self.deployed),
             "stacks": {name: result.to_json() for name, result in self.stacks.items()},
+            "passes": [
+                {
+                    "stack": step.stack,
+                    "converge": step.converge,
+                    "skipReplicas": list(step.skip_replicas),
+                    "resources": [r.to_json() for r in result.resources],
+                }
+                for step, result in self.passes
+            ],
         }
 
 
@@ -599,7 +614,7 @@ def simulate_stack(
     stack: StackFile,
     references: Mapping[str, Mapping[str, Any]] | None = None,
     *,
-    skip_replicas: bool = False,
+    skip_replicas: tuple[str, ...] = (),
     program: Path = PROGRAM,
 ) -> StackResult:
     """Run the program for one stack under the mocks and return what it registered."""
@@ -640,25 +655,31 @@ def simulate_stack(
         sys.path.insert(0, str(program.parent))
     with (
         _working_directory(stack.path.parent),
-        _environment(FIRST_PASS_ENV, "1" if skip_replicas else None),
+        _environment(MISSING_STACKS_ENV, ",".join(skip_replicas) or None),
     ):
         return _in_fresh_thread(run)
 
 
 def simulate_deployment(
-    stacks: Mapping[str, StackFile], program: Path = PROGRAM
+    stacks: Mapping[str, StackFile],
+    program: Path = PROGRAM,
+    deployed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DeploymentResult:
     """Simulate every stack in deploy order, each reading the outputs of those before it.
 
-    For a stack that runs twice (the primary's converge pass) the later run is kept.
+    ``deployed`` are the saved outputs of the stacks that exist already (what `ops up` last
+    wrote): their outputs feed references until the stack's own pass runs, and the home
+    stack's first pass leaves out only the replica stacks that are not among them.
     """
-    order = deploy_order({name: f.settings for name, f in stacks.items()})
-    result = DeploymentResult(order=order)
-    outputs: dict[str, dict[str, Any]] = {}
+    deployed = deployed or {}
+    order = deploy_order({name: f.settings for name, f in stacks.items()}, deployed=deployed)
+    result = DeploymentResult(order=order, deployed=tuple(sorted(deployed)))
+    outputs: dict[str, dict[str, Any]] = {name: dict(out) for name, out in deployed.items()}
     for step in order:
         simulated = simulate_stack(
             stacks[step.stack], outputs, skip_replicas=step.skip_replicas, program=program
         )
         outputs[step.stack] = simulated.outputs
         result.stacks[step.stack] = simulated
+        result.passes.append((step, simulated))
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,18 +42,22 @@ class StackFile:
 
 @dataclass(frozen=True)
 class Pass:
-    """One step of a deployment: a stack, and whether it is the primary's converge pass."""
+    """One step of a deployment: a stack, and whether it is the home stack's converge pass."""
 
     stack: str
     converge: bool = False
-    # The primary's first pass runs before the stacks it replicates to exist, so it treats
-    # replicaStacks as empty.
-    skip_replicas: bool = False
+    # The home stack's first pass runs before these replica stacks exist, so it leaves them
+    # out of replication; the converge pass adds them. Empty once they all exist.
+    skip_replicas: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """How the pass is shown: the stack's name, marked when it is the converge pass."""
-        return f"{self.stack} (converge)" if self.converge else self.stack
+        if self.converge:
+            return f"{self.stack} (converge)"
+        if self.skip_replicas:
+            return f"{self.stack} (without {', '.join(self.skip_replicas)}, not deployed yet)"
+        return self.stack
 
 
 def read_stack_files(directory: Path) -> dict[str, StackFile]:
@@ -71,16 +76,20 @@ def read_stack_files(directory: Path) -> dict[str, StackFile]:
     return files
 
 
-def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
-    """Primary first, then the secondaries after everything they reference, then converge.
+def deploy_order(stacks: dict[str, Settings], deployed: Collection[str] = ()) -> list[Pass]:
+    """Home stack first, then the members after everything they reference, then converge.
 
     A stack depends on its ``homeStack`` and ``peerStacks``. Among stacks that are ready at
-    the same time the primary goes first, then by name, so the order is stable.
+    the same time the home stack goes first, then by name, so the order is stable.
+    ``deployed`` are the stacks that exist already: the home stack's first pass leaves out
+    only the replica stacks that do not, and the converge pass runs only when it left one out.
     """
-    primaries = [s for s in stacks.values() if s.is_home]
-    if not primaries:
-        raise DeploymentError("no stack has role primary")
-    primary = primaries[0]
+    homes = [s for s in stacks.values() if s.is_home]
+    if not homes:
+        raise DeploymentError("no stack has role home")
+    home = homes[0]
+    existing = {short_name(name) for name in deployed}
+    missing = tuple(short_name(r) for r in home.replica_stacks if short_name(r) not in existing)
     needs = {
         name: {short_name(r) for r in (s.home_stack, *s.peer_stacks) if r}
         for name, s in stacks.items()
@@ -91,7 +100,7 @@ def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
     order: list[Pass] = []
     while ready:
         _, name = heapq.heappop(ready)
-        order.append(Pass(name, skip_replicas=bool(stacks[name].replica_stacks)))
+        order.append(Pass(name, skip_replicas=missing if stacks[name].is_home else ()))
         for other, deps in waiting.items():
             if name in deps:
                 deps.discard(name)
@@ -103,8 +112,8 @@ def deploy_order(stacks: dict[str, Settings]) -> list[Pass]:
             "dependency cycle between stacks "
             + ", ".join(f"{n} (waits for {', '.join(sorted(waiting[n]))})" for n in stuck)
         )
-    if primary.replica_stacks:
-        order.append(Pass(primary.stack, converge=True))
+    if missing:
+        order.append(Pass(home.stack, converge=True))
     return order
 
 

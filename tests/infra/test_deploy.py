@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ops import deploy
+from ops.diff import Change
 from ops.failover import topology_from_outputs
 from ops.simulate import DeploymentResult
 from ops.stackfiles import read_stack_files
@@ -20,18 +21,21 @@ class RecordingWorkspace:
     """Remembers every call instead of running Pulumi; stacks exist once deployed."""
 
     def __init__(self, existing: tuple[str, ...] = ()) -> None:
-        self.calls: list[tuple[str, str, bool]] = []
+        self.calls: list[tuple[str, str, tuple[str, ...]]] = []
         self.existing = set(existing)
 
     def exists(self, stack: str) -> bool:
         return stack.rsplit("/", 1)[-1] in self.existing
 
-    def up(self, stack: str, *, skip_replicas: bool) -> None:
+    def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
+        return []
+
+    def up(self, stack: str, *, skip_replicas: tuple[str, ...]) -> None:
         self.calls.append(("up", stack, skip_replicas))
         self.existing.add(stack)
 
     def destroy(self, stack: str) -> None:
-        self.calls.append(("destroy", stack, False))
+        self.calls.append(("destroy", stack, ()))
 
 
 def test_up_builds_first_then_deploys_primary_secondaries_and_converges() -> None:
@@ -45,10 +49,10 @@ def test_up_builds_first_then_deploys_primary_secondaries_and_converges() -> Non
     # Then the archives were built, and the primary ran first without replicas, last with them
     assert built == ["build"]
     assert workspace.calls == [
-        ("up", "primary", True),
-        ("up", "secondary", False),
-        ("up", "secondary-ap", False),
-        ("up", "primary", False),
+        ("up", "primary", ("secondary", "secondary-ap")),
+        ("up", "secondary", ()),
+        ("up", "secondary-ap", ()),
+        ("up", "primary", ()),
     ]
 
 
@@ -59,19 +63,24 @@ def test_a_redeploy_keeps_replication_on_the_primary_first_pass() -> None:
     # When everything is deployed again
     deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
 
-    # Then no pass drops the replication configuration, even for a moment
-    assert [skip for _, _, skip in workspace.calls] == [False, False, False, False]
+    # Then each stack runs once and no pass drops the replication configuration
+    assert workspace.calls == [
+        ("up", "primary", ()),
+        ("up", "secondary", ()),
+        ("up", "secondary-ap", ()),
+    ]
 
 
-def test_a_new_replica_stack_makes_the_first_pass_skip_replication_again() -> None:
+def test_a_new_replica_stack_is_the_only_one_the_first_pass_leaves_out() -> None:
     # Given a deployment where secondary-ap is being added
     workspace = RecordingWorkspace(existing=("primary", "secondary"))
 
     deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
 
-    # Then the primary's first pass cannot reference it yet, and the converge pass does
-    assert workspace.calls[0] == ("up", "primary", True)
-    assert workspace.calls[-1] == ("up", "primary", False)
+    # Then the home stack's first pass leaves out only the stack that does not exist yet, so
+    # secondary keeps its replication throughout, and the converge pass adds secondary-ap
+    assert workspace.calls[0] == ("up", "primary", ("secondary-ap",))
+    assert workspace.calls[-1] == ("up", "primary", ())
 
 
 def test_destroy_runs_in_reverse_with_the_primary_last() -> None:
@@ -89,7 +98,7 @@ def test_a_primary_without_replicas_is_deployed_once(tmp_path: Path) -> None:
 
     deploy.up(read_stack_files(write_stack_files(tmp_path, configs)), workspace, build=lambda: None)
 
-    assert workspace.calls == [("up", "primary", False), ("up", "secondary-1", False)]
+    assert workspace.calls == [("up", "primary", ()), ("up", "secondary-1", ())]
 
 
 def test_the_outputs_file_holds_what_a_failover_needs_from_every_stack(

@@ -44,7 +44,29 @@ def test_the_primary_first_pass_skips_replicas_and_the_converge_pass_does_not(
 ) -> None:
     first, *_, converge = example_deployment.order
 
-    assert first.skip_replicas and not converge.skip_replicas
+    assert first.skip_replicas == ("secondary", "secondary-ap")
+    assert not converge.skip_replicas
+
+
+def test_the_json_plan_has_every_pass_in_order_the_home_first_pass_included(
+    example_deployment: DeploymentResult,
+) -> None:
+    # Given the plan of a fresh deployment
+    document = example_deployment.to_json()
+
+    # Then each pass is there with what it registers
+    passes = document["passes"]
+    assert [(p["stack"], p["converge"]) for p in passes] == [
+        ("primary", False),
+        ("secondary", False),
+        ("secondary-ap", False),
+        ("primary", True),
+    ]
+    first, converge = passes[0], passes[-1]
+    assert first["skipReplicas"] == ["secondary", "secondary-ap"]
+    replication = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+    assert not any(r["type"] == replication for r in first["resources"])
+    assert any(r["type"] == replication for r in converge["resources"])
 
 
 def test_a_secondary_that_peers_with_a_later_stack_waits_for_it(tmp_path: Path) -> None:
@@ -122,7 +144,10 @@ def test_plan_prints_the_order_and_a_tree_per_stack() -> None:
     done = run_ops("plan")
 
     assert done.returncode == 0, done.stderr
-    assert "1. primary\n  2. secondary\n  3. secondary-ap\n  4. primary (converge)" in done.stdout
+    assert (
+        "1. primary (without secondary, secondary-ap, not deployed yet)\n  2. secondary\n"
+        "  3. secondary-ap\n  4. primary (converge)"
+    ) in done.stdout
     for name in ("primary", "secondary", "secondary-ap"):
         assert f"Stack {name} (" in done.stdout
 
