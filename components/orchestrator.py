@@ -236,26 +236,10 @@ class WriteOrchestrator(pulumi.ComponentResource):
 
         self.write_environment = self._write_environment(bus, machine)
         self.write_statements = [
-            {
-                "Sid": "ReadControlRecord",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem"],
-                "Resource": self._table_arn(),
-            },
-            self._kms_via("dynamodb"),
+            *self._follow_the_writer(),
             start_saga,
             describe_saga,
             self._put_events(bus.arn),
-            {
-                # The primary is whichever region the control record names, possibly one
-                # added after this stack: only the internal route is allowed, anywhere.
-                "Sid": "ForwardToPrimary",
-                "Effect": "Allow",
-                "Action": ["execute-api:Invoke"],
-                "Resource": self._account.apply(
-                    lambda account: f"arn:aws:execute-api:*:{account}:*/*/POST/internal/orders"
-                ),
-            },
         ]
         write_api = self._function(
             code, "write_api", environment=self.write_environment, statements=self.write_statements
@@ -705,9 +689,36 @@ class WriteOrchestrator(pulumi.ComponentResource):
             bus,
             order_requested_pattern(),
             "OrderRequested from any region's write API, into the checkout saga",
-            environment={"STATE_MACHINE_ARN": machine.arn},
-            statements=[start_saga, describe_saga],
+            environment={
+                "STATE_MACHINE_ARN": machine.arn,
+                "TABLE_NAME": self._args.data.table_name,
+            },
+            # After a failover the writer is elsewhere: intake forwards there, as the write
+            # API does, instead of starting a saga against this region's reader.
+            statements=[start_saga, describe_saga, *self._follow_the_writer()],
         )
+
+    def _follow_the_writer(self) -> list[dict[str, Any]]:
+        """Reading the control record, and forwarding a write to the region it names."""
+        return [
+            {
+                "Sid": "ReadControlRecord",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem"],
+                "Resource": self._table_arn(),
+            },
+            self._kms_via("dynamodb"),
+            {
+                # The primary is whichever region the control record names, possibly one
+                # added after this stack: only the internal route is allowed, anywhere.
+                "Sid": "ForwardToPrimary",
+                "Effect": "Allow",
+                "Action": ["execute-api:Invoke"],
+                "Resource": self._account.apply(
+                    lambda account: f"arn:aws:execute-api:*:{account}:*/*/POST/internal/orders"
+                ),
+            },
+        ]
 
     def _forward(self, bus: aws.cloudwatch.EventBus) -> None:
         """Secondary: OrderRequested -> the primary's bus (a cross-region bus target)."""

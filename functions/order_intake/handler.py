@@ -1,60 +1,111 @@
-"""Lambda (primary, async mode): start the saga for OrderRequested events.
+"""Lambda (the home region, async mode): take each OrderRequested where the primary is now.
 
-Delivery: a secondary's bus forwards OrderRequested to the primary's bus, whose rule targets
-an SQS queue (with a DLQ) consumed here with ``ReportBatchItemFailures``. The request is
-validated again (the bus is not trusted more than the API) and the saga started by the
-write API's own code (``write.begin_saga``); a reused key with another body cannot be
-answered 409 any more, so it is logged and dropped. Environment: ``STATE_MACHINE_ARN`` and ``AWS_REGION``.
+Delivery: a secondary's bus forwards OrderRequested to the home region's bus, whose rule
+targets an SQS queue (with a DLQ) consumed here with ``ReportBatchItemFailures``. Each request
+is validated again (the bus is not trusted more than the API), then the control record says
+where it goes (:func:`functions.order_intake.intake.take`):
+
+- it names this region, mode ``normal``: the saga starts here with the write API's own code
+  (``write.begin_saga``);
+- it names another region with a ``writeUrl`` (after a failover): the request is forwarded
+  synchronously, as a secondary's write API does, SigV4-signed to that ``POST
+  /internal/orders`` with the same Idempotency-Key; 202 is done;
+- a key reused with another body (409), or a request the primary refuses (400), cannot be
+  answered to anyone any more: logged and dropped, as is an invalid request;
+- no control record at all: no failover has ever happened, so this (home) region writes;
+- read-only, an unreadable control record, no ``writeUrl``, a 5xx or unreachable primary: the record is reported failed, so SQS delivers it again and, after the queue's
+  maximum receives, moves it to the dead-letter queue (alarmed). Never dropped.
+
+Environment (:class:`functions.orders.settings.IntakeSettings`): ``AWS_REGION``,
+``TABLE_NAME`` (the global table holding the control record), ``STATE_MACHINE_ARN``, and
+optionally ``CONTROL_CACHE_SECONDS`` (at most 10, default 10) and ``FORWARD_TIMEOUT_SECONDS``
+(default 3).
 """
 
 from __future__ import annotations
 
 import json
-import os
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.logging import Logger
 
-from functions.orders.aws import StepFunctionsSagaStarter
-from functions.orders.domain import ValidationError, order_id_for, parse_order_request
-from functions.orders.ports import StartOutcome
-from functions.orders.write import begin_saga
+from functions.order_intake.intake import (
+    BatchForwarder,
+    IntakeDeps,
+    Outcome,
+    RetryLater,
+    Taken,
+    take,
+)
+from functions.orders.aws import (
+    CachedControlSource,
+    DynamoControlSource,
+    SigV4Forwarder,
+    StepFunctionsSagaStarter,
+)
+from functions.orders.ports import ControlRecord, Mode
+from functions.orders.settings import IntakeSettings
 
 logger = Logger(service="order-intake")
 
+_DROPPED = {
+    Taken.INVALID: "dropping an invalid OrderRequested",
+    Taken.CONFLICT: "idempotency key reused with another body",
+    Taken.REFUSED: "the primary refused the forwarded OrderRequested",
+}
+
 
 @cache
-def starter() -> StepFunctionsSagaStarter:
-    """The saga starter of this region."""
-    return StepFunctionsSagaStarter(
-        boto3.client("stepfunctions", region_name=os.environ["AWS_REGION"]),
-        os.environ["STATE_MACHINE_ARN"],
+def dependencies() -> IntakeDeps:
+    """The handler's adapters, built once per container from the environment."""
+    settings = IntakeSettings.from_env()
+    session = boto3.session.Session(region_name=settings.region)
+    return IntakeDeps(
+        region=settings.region,
+        # No record means no failover has ever happened (`ops failover` and `ops read-only`
+        # always write one): the home region, where intake runs, writes. An unreadable
+        # record is still retried.
+        control=CachedControlSource(
+            DynamoControlSource(
+                session.client("dynamodb"),
+                settings.table_name,
+                ControlRecord(settings.region, None, Mode.NORMAL),
+            ),
+            settings.control_cache_seconds,
+        ),
+        saga=StepFunctionsSagaStarter(session.client("stepfunctions"), settings.state_machine_arn),
+        forwarder=SigV4Forwarder(
+            session.get_credentials, settings.forward_timeout_seconds, settings.region
+        ),
     )
 
 
-def start(detail: dict[str, Any]) -> StartOutcome | None:
-    """Start the saga for one OrderRequested detail; None when the request is invalid."""
-    try:
-        request = parse_order_request(json.dumps(detail["request"]))
-        order_id = order_id_for(str(detail["idempotencyKey"]))
-    except (ValidationError, KeyError, TypeError) as exc:
-        logger.warning("dropping an invalid OrderRequested", extra={"reason": str(exc)})
-        return None
-    outcome = begin_saga(starter(), order_id, request)
-    if outcome is StartOutcome.CONFLICT:
-        logger.warning("idempotency key reused with another body", extra={"orderId": order_id})
-    return outcome
+def _log(outcome: Outcome) -> None:
+    extra = {"orderId": outcome.order_id, "outcome": outcome.taken.value}
+    if outcome.taken in _DROPPED:
+        logger.warning(_DROPPED[outcome.taken], extra={**extra, "reason": outcome.detail})
+    else:
+        logger.info("OrderRequested taken", extra={**extra, "detail": outcome.detail})
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Start a saga per record; report the records to retry."""
+    """Take each record where the primary is; report the records to deliver again."""
+    deps = dependencies()
+    batch = replace(deps, forwarder=BatchForwarder(deps.forwarder))
     failures = []
     for record in event.get("Records", []):
         try:
-            start(json.loads(record["body"])["detail"])
+            _log(take(json.loads(record["body"])["detail"], batch))
+        except RetryLater as exc:
+            logger.warning(
+                "OrderRequested not taken; it will be delivered again",
+                extra={"messageId": record.get("messageId"), "reason": str(exc)},
+            )
+            failures.append({"itemIdentifier": record["messageId"]})
         except Exception:
-            logger.exception("could not start the saga")
+            logger.exception("could not take the OrderRequested")
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}

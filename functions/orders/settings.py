@@ -21,6 +21,10 @@ Variables (all strings, as Lambda passes them):
   payment steps fail each order with ``PaymentNotConfigured``.
 - ``CRM_URL``: optional on-premises CRM endpoint UpdateCustomer notifies;
   ``CRM_TIMEOUT_SECONDS`` (default 3).
+- ``GLOBAL_CLUSTER_ID``, ``DB_CLUSTER_ARN``: the migrator's; the Aurora global database and
+  this region's cluster in it. Both set: the migrator applies migrations only while this
+  cluster is the global database's writer. Both absent: it migrates unconditionally (tests,
+  local runs).
 - The database variables of :mod:`functions.orders.db`.
 """
 
@@ -146,3 +150,69 @@ class ProjectorSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ProjectorSettings:
         """Parse the projector's variables."""
         return cls(region=_required(env, "AWS_REGION"), table_name=_required(env, "TABLE_NAME"))
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What order_intake needs: this region's saga, the control record, the forwarding."""
+
+    region: str
+    table_name: str
+    state_machine_arn: str
+    control_cache_seconds: float
+    forward_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IntakeSettings:
+        """Parse order_intake's variables; raises SettingsError naming a bad one."""
+        return cls(
+            region=_required(env, "AWS_REGION"),
+            table_name=_required(env, "TABLE_NAME"),
+            state_machine_arn=_required(env, "STATE_MACHINE_ARN"),
+            control_cache_seconds=min(
+                _number(env, "CONTROL_CACHE_SECONDS", 10.0), MAX_CONTROL_CACHE_SECONDS
+            ),
+            forward_timeout_seconds=_number(env, "FORWARD_TIMEOUT_SECONDS", 3.0),
+        )
+
+
+@dataclass(frozen=True)
+class WriterCheck:
+    """The global database, and this region's cluster that must be its writer to migrate."""
+
+    region: str
+    global_cluster_id: str
+    cluster_arn: str
+
+
+@dataclass(frozen=True)
+class MigratorSettings:
+    """What the migrator needs besides the database; no writer check: migrate unconditionally."""
+
+    writer_check: WriterCheck | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> MigratorSettings:
+        """Parse GLOBAL_CLUSTER_ID and DB_CLUSTER_ARN (both or neither) and AWS_REGION."""
+        global_id = env.get("GLOBAL_CLUSTER_ID", "").strip()
+        cluster_arn = env.get("DB_CLUSTER_ARN", "").strip()
+        if not global_id and not cluster_arn:
+            return cls(None)
+        # One without the other is a broken deploy, not "no check": never guess who writes.
+        if not global_id or not cluster_arn:
+            given, missing = ("GLOBAL_CLUSTER_ID", "DB_CLUSTER_ARN")
+            if not global_id:
+                given, missing = missing, given
+            raise SettingsError(f"environment variable {missing} is required with {given}")
+        region = _required(env, "AWS_REGION")
+        parts = cluster_arn.split(":")
+        if len(parts) != 7 or parts[0] != "arn" or parts[2] != "rds" or parts[5] != "cluster":
+            raise SettingsError(
+                f"DB_CLUSTER_ARN must be an Aurora cluster ARN, got {cluster_arn!r}"
+            )
+        if parts[3] != region:
+            # Another region's ARN would make this migrator act on that cluster's role.
+            raise SettingsError(
+                f"DB_CLUSTER_ARN names a cluster in {parts[3]}, but this is {region}"
+            )
+        return cls(WriterCheck(region, global_id, cluster_arn))

@@ -297,11 +297,13 @@ def test_the_control_record_is_read_again_after_its_cache_expires(
 def test_the_primary_intake_starts_one_saga_per_forwarded_order_requested(
     moto_static: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the primary, and an OrderRequested delivered twice plus an invalid one
+    # Given the primary, named by the control record, and an OrderRequested delivered twice
+    # plus an invalid one
     from functions.order_intake import handler as intake
 
     arn = deploy_region(PRIMARY, monkeypatch)
-    intake.starter.cache_clear()
+    put_control(PRIMARY, PRIMARY, None)
+    intake.dependencies.cache_clear()
     good = {"detail": {"idempotencyKey": "k-async", "request": BODY}}
     bad = {"detail": {"idempotencyKey": "k-bad", "request": {**BODY, "currency": "XXX"}}}
     records = [
@@ -309,7 +311,7 @@ def test_the_primary_intake_starts_one_saga_per_forwarded_order_requested(
     ]
     # When the intake consumes them
     result = intake.handler({"Records": records}, None)
-    intake.starter.cache_clear()
+    intake.dependencies.cache_clear()
     # Then one saga runs for the valid order, and nothing is retried forever
     assert result == {"batchItemFailures": []}
     assert [e["name"] for e in executions(PRIMARY, arn)] == [order_id_for("k-async")]
