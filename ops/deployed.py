@@ -85,8 +85,7 @@ def check_ownership(
 
     Swapping `role: home` between stack files would make the old home delete the global
     cluster, the table and the master secret, and the new one create empty ones. Which region
-    writes is changed at run time by `ops failover` and `ops failback`; ownership moves only
-    with `ops rehome`, when the home region is lost for good.
+    writes is changed at run time by `ops failover` and `ops failback`.
     """
     home = deployed_home(outputs)
     if home is None or home not in stacks or stacks[home].settings.is_home:
@@ -98,6 +97,6 @@ def check_ownership(
         f"{new or 'no stack'} the home stack: applying that would delete them and create empty "
         "ones. Put `role: home` back on "
         f"{home}. To move writes to another region use `python -m ops failover --to STACK`; "
-        "if the home region is lost for good, `python -m ops rehome --to STACK` "
-        "(docs/operations.md)"
+        "if the home region is lost for good, see docs/operations.md, 'Losing the home region "
+        "for good'"
     )
