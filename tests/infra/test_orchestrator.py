@@ -263,12 +263,17 @@ def test_each_write_side_function_has_the_environment_its_settings_module_reads(
     example_deployment: DeploymentResult,
 ) -> None:
     from functions.orders.db import DatabaseSettings
-    from functions.orders.settings import ProjectorSettings, SagaSettings, WriteApiSettings
+    from functions.orders.settings import (
+        MigratorSettings,
+        ProjectorSettings,
+        SagaSettings,
+        WriteApiSettings,
+    )
 
     parsers = {
         "write_api": [WriteApiSettings.from_env],
         "projector": [ProjectorSettings.from_env, DatabaseSettings.from_env],
-        "migrator": [DatabaseSettings.from_env],
+        "migrator": [DatabaseSettings.from_env, MigratorSettings.from_env],
         **{
             name: [SagaSettings.from_env, DatabaseSettings.from_env]
             for name in saga_function_names()
@@ -281,6 +286,12 @@ def test_each_write_side_function_has_the_environment_its_settings_module_reads(
             # When its settings are parsed / Then nothing is missing or malformed
             for parser in parse:
                 parser(env)
+        if stack.role == "home":
+            from functions.orders.settings import IntakeSettings
+
+            IntakeSettings.from_env(
+                environment(function(stack, "order_intake")) | {"AWS_REGION": stack.region}
+            )
         write = environment(function(stack, "write_api"))
         assert write["STATE_MACHINE_ARN"] == stack.outputs["stateMachineArn"]
         assert write["EVENT_BUS_NAME"] == stack.outputs["eventBusName"]
@@ -415,16 +426,28 @@ def test_secondaries_forward_order_requests_to_the_primary_bus_from_its_outputs(
         ]
 
 
-def test_only_the_primary_runs_the_migrations_at_deploy_time(
+def test_every_region_invokes_its_migrator_which_finds_out_if_it_writes(
     example_deployment: DeploymentResult,
 ) -> None:
-    stack = primary(example_deployment)
-    invocation = stack.one(INVOCATION)
-
-    assert invocation.inputs["functionName"] == function(stack, "migrator").outputs["name"]
-    assert invocation.inputs["triggers"] == {"migrations": migrations_hash()}
-    for secondary in secondaries(example_deployment):
-        assert secondary.of_type(INVOCATION) == []
+    # Which region writes is run-time state: each stack invokes its own migrator, told its
+    # global database and its own cluster, and allowed to ask which member writes
+    for stack in example_deployment.stacks.values():
+        invocation = stack.one(INVOCATION)
+        migrator = function(stack, "migrator")
+        assert invocation.inputs["functionName"] == migrator.outputs["name"]
+        assert invocation.inputs["triggers"] == {"migrations": migrations_hash()}
+        env = environment(migrator)
+        assert env["GLOBAL_CLUSTER_ID"] == stack.outputs["globalClusterId"]
+        assert env["DB_CLUSTER_ARN"] == stack.outputs["dbClusterArn"]
+        assert env["DB_HOST"] == stack.outputs["dbWriterEndpoint"]
+        (describe,) = [
+            s
+            for policy in role_policies(stack, migrator.inputs["role"])
+            for s in statements(policy)
+            if s["Sid"] == "FindTheWriter"
+        ]
+        assert describe["Action"] == ["rds:DescribeGlobalClusters"]
+        assert describe["Resource"].endswith(f":global-cluster:{stack.outputs['globalClusterId']}")
 
 
 def test_the_migrations_trigger_changes_with_a_migration_file(tmp_path: Any) -> None:
