@@ -176,6 +176,8 @@ class GlobalData(pulumi.ComponentResource):
     db_secret_arn: pulumi.Output[str]
     table_name: pulumi.Output[str]
     table_arn: pulumi.Output[str]
+    # The exported tableArn: the table the global table grew from (in a member, its replica).
+    global_table_arn: pulumi.Output[str]
     table_stream_arn: pulumi.Output[str]
     connections_table_name: pulumi.Output[str]
     connections_table_arn: pulumi.Output[str]
@@ -223,7 +225,7 @@ class GlobalData(pulumi.ComponentResource):
             "dbReaderEndpoint": self.db_reader_endpoint,
             "dbSecretArn": self.db_secret_arn,
             "tableName": self.table_name,
-            "tableArn": self.table_arn,
+            "tableArn": self.global_table_arn,
             "tableStreamArn": self.table_stream_arn,
             "connectionsTableName": self.connections_table_name,
             "idempotencyTableName": self.idempotency_table_name,
@@ -271,22 +273,9 @@ class GlobalData(pulumi.ComponentResource):
             "enabled_cloudwatch_logs_exports": ["postgresql"],
         }
 
-        if args.primary is None:
-            global_cluster = aws.rds.GlobalCluster(
-                f"{name}-global-db",
-                global_cluster_identifier=global_cluster_identifier(settings),
-                engine=ENGINE,
-                engine_version=database.engine_version,
-                database_name=DATABASE_NAME,
-                storage_encrypted=True,
-                deletion_protection=settings.is_prod,
-                # On a dev destroy, members still attached are removed first, so the global
-                # cluster can go (PITFALLS.md item 4). Never in prod: there only an operator
-                # who unprotects it on purpose may take the members with it.
-                force_destroy=not settings.is_prod,
-                tags=tags(settings, f"{name}-global-db"),
-                opts=lifecycle.guarded(settings, child),
-            )
+        adopted = settings.adopted
+        if args.primary is None and adopted is None:
+            global_cluster = self._global_cluster(name, settings)
             # Managed master passwords are not supported for global database members
             # (PITFALLS.md item 2): generate one, keep it only in Secrets Manager and in the
             # cluster, both as secrets. The Lambdas use IAM database authentication.
@@ -360,9 +349,23 @@ class GlobalData(pulumi.ComponentResource):
             # cluster id or the replication source, once applied, would take the cluster
             # out of the global database, and engine upgrades come from the GlobalCluster:
             # all three are ignored, as the pulumi-aws GlobalCluster docs advise (item 3).
+            if args.primary is not None:
+                global_cluster_id: pulumi.Input[str] = args.primary.global_cluster_id
+                # This region's replica of the home stack's master secret, which the home
+                # stack's replicas create once this stack is one of its replicaStacks.
+                self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn).apply(
+                    lambda arn: replica_secret_arn(arn, settings.region)
+                )
+            else:
+                assert adopted is not None
+                # A home stack that took over from a lost one (`ops rehome`): it owns the
+                # global cluster (imported), and keeps its own cluster and the copy of the
+                # master secret it had as a member, both as they were.
+                global_cluster_id = self._global_cluster(name, settings).id
+                self.db_secret_arn = pulumi.Output.from_input(adopted.master_secret_arn)
             cluster = aws.rds.Cluster(
                 f"{name}-db",
-                global_cluster_identifier=args.primary.global_cluster_id,
+                global_cluster_identifier=global_cluster_id,
                 enable_global_write_forwarding=settings.write_forwarding or None,
                 # The primary's snapshots hold the data; a secondary's final snapshot would
                 # only repeat them.
@@ -374,12 +377,7 @@ class GlobalData(pulumi.ComponentResource):
                 ),
                 **common,
             )
-            self.global_cluster_id = pulumi.Output.from_input(args.primary.global_cluster_id)
-            # This region's replica of the primary's master secret, which the primary's
-            # replicas create once this stack is one of its replicaStacks.
-            self.db_secret_arn = pulumi.Output.from_input(args.primary.db_secret_arn).apply(
-                lambda arn: replica_secret_arn(arn, settings.region)
-            )
+            self.global_cluster_id = pulumi.Output.from_input(global_cluster_id)
             instance_name = f"{name}-db-reader"
 
         self.db_instance = aws.rds.ClusterInstance(
@@ -400,13 +398,33 @@ class GlobalData(pulumi.ComponentResource):
         self.db_writer_endpoint = cluster.endpoint
         self.db_reader_endpoint = cluster.reader_endpoint
 
+    def _global_cluster(self, name: str, settings: Settings) -> aws.rds.GlobalCluster:
+        """The Aurora global database, owned by the home stack for its whole life."""
+        database = settings.database
+        return aws.rds.GlobalCluster(
+            f"{name}-global-db",
+            global_cluster_identifier=global_cluster_identifier(settings),
+            engine=ENGINE,
+            engine_version=database.engine_version,
+            database_name=DATABASE_NAME,
+            storage_encrypted=True,
+            deletion_protection=settings.is_prod,
+            # On a dev destroy, members still attached are removed first, so the global
+            # cluster can go (PITFALLS.md item 4). Never in prod: there only an operator
+            # who unprotects it on purpose may take the members with it.
+            force_destroy=not settings.is_prod,
+            tags=tags(settings, f"{name}-global-db"),
+            opts=lifecycle.guarded(settings, pulumi.ResourceOptions(parent=self)),
+        )
+
     # DynamoDB -------------------------------------------------------------------------------
 
     def _read_model(self, name: str, args: GlobalDataArgs, key: aws.kms.Key) -> None:
         """The read model's global table (primary) or this region's replica (secondary)."""
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        if args.primary is None:
+        adopted = settings.adopted
+        if args.primary is None and adopted is None:
             table = aws.dynamodb.Table(
                 f"{name}-orders-table",
                 billing_mode="PAY_PER_REQUEST",
@@ -437,12 +455,20 @@ class GlobalData(pulumi.ComponentResource):
             )
             self.table_name = table.name
             self.table_arn = table.arn
+            self.global_table_arn = table.arn
             self.table_stream_arn = table.stream_arn
             return
 
+        # A member joins the home stack's table; an adopting home stack keeps the replica it
+        # had, of the table that lived in the lost region (`ops rehome`).
+        if args.primary is not None:
+            global_table_arn, table_name = args.primary.table_arn, args.primary.table_name
+        else:
+            assert adopted is not None
+            global_table_arn, table_name = adopted.table_arn, adopted.table_arn.split("/")[-1]
         replica = aws.dynamodb.TableReplica(
             f"{name}-orders-replica",
-            global_table_arn=args.primary.table_arn,
+            global_table_arn=global_table_arn,
             kms_key_arn=key.arn,
             point_in_time_recovery=True,
             deletion_protection_enabled=settings.is_prod,
@@ -452,12 +478,16 @@ class GlobalData(pulumi.ComponentResource):
         # TableReplica has no stream ARN output (PITFALLS.md item 9): look the replica up in
         # this region once it exists. Its ARN is the one this region's functions use.
         local = aws.dynamodb.get_table_output(
-            name=args.primary.table_name,
+            name=table_name,
             region=settings.region,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[replica]),
         )
-        self.table_name = pulumi.Output.from_input(args.primary.table_name)
+        self.table_name = pulumi.Output.from_input(table_name)
         self.table_arn = local.arn
+        # What members join: the adopted table's ARN, unchanged, so their replicas stay.
+        self.global_table_arn = (
+            local.arn if args.primary is not None else pulumi.Output.from_input(global_table_arn)
+        )
         self.table_stream_arn = local.stream_arn
 
     def _regional_tables(self, name: str, settings: Settings, key: aws.kms.Key) -> None:

@@ -180,6 +180,23 @@ class OnPremSettings:
 
 
 @dataclass(frozen=True)
+class AdoptedSettings:
+    """What a home stack took over from a home stack whose region was lost for good.
+
+    Written by `ops rehome`. The adopting stack keeps its own cluster and table replica as
+    they were, imports the global cluster, and tells the members the global table and master
+    secret they joined, which lived in the lost region and stay there, unmanaged.
+    """
+
+    # The lost home stack: the global resources it owned keep their names.
+    from_stack: str
+    # The DynamoDB table the global table grew from, as every replica names it.
+    table_arn: str
+    # This region's replica of the lost home's master secret.
+    master_secret_arn: str
+
+
+@dataclass(frozen=True)
 class PaymentSettings:
     """The payment provider the checkout saga calls; its API key lives in a secret."""
 
@@ -212,6 +229,8 @@ class Settings:
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     # Where this region's alarm topic also sends email; None: the topic has no subscriber.
     alarm_email: str | None = None
+    # A home stack that took over from a lost one (`ops rehome`); None for every other stack.
+    adopted: AdoptedSettings | None = None
     # The settings of every stack this one references, read from their stack files, so that
     # facts a resource count depends on (a peer's region, CIDR, zones) are known up front.
     peers: tuple[Settings, ...] = ()
@@ -309,7 +328,10 @@ def parse_settings(
         write_forwarding=reader.boolean("writeForwarding", default=False),
         payments=reader.payments("payments"),
         alarm_email=reader.email("alarmEmail"),
+        adopted=reader.adopted("adopted"),
     )
+    if settings.adopted is not None and role is not Role.HOME:
+        raise ConfigError(stack, "adopted", "only a home stack adopts (written by `ops rehome`)")
     reader.reject_unknown()
     return settings
 
@@ -420,12 +442,13 @@ _STRUCTURED_KEYS = frozenset(
         "writeForwarding",
         "availabilityZones",
         "payments",
+        "adopted",
     }
 )
 _KNOWN_KEYS = (
     "role", "vpcCidr", "environment", "homeStack", "peerStacks", "replicaStacks", "database",
     "domain", "legacyOrigin", "edge", "onPrem", "availabilityZones", "natGateways", "writeMode",
-    "writeForwarding", "payments", "alarmEmail",
+    "writeForwarding", "payments", "alarmEmail", "adopted",
 )  # fmt: skip
 
 
@@ -629,6 +652,27 @@ class _Reader:
         if not (at and _EMAIL_LOCAL.fullmatch(local) and _HOSTNAME.fullmatch(domain.lower())):
             raise self.fail(key, f"{value!r} is not an email address such as ops@example.com")
         return value
+
+    def adopted(self, key: str) -> AdoptedSettings | None:
+        raw = self.mapping(key)
+        if raw is None:
+            return None
+        known = {"fromStack": "", "tableArn": ":dynamodb:", "masterSecretArn": ":secretsmanager:"}
+        unknown = set(raw) - set(known)
+        if unknown:
+            raise self.fail(
+                f"{key}.{sorted(unknown)[0]}", f"unknown key; known: {', '.join(known)}"
+            )
+        values = {}
+        for name, service in known.items():
+            value = raw.get(name)
+            if not isinstance(value, str) or not value or (service and service not in value):
+                what = "a stack name" if not service else f"an ARN with {service.strip(':')}"
+                raise self.fail(f"{key}.{name}", f"must be {what} (written by `ops rehome`)")
+            values[name] = value
+        return AdoptedSettings(
+            short_name(values["fromStack"]), values["tableArn"], values["masterSecretArn"]
+        )
 
     def payments(self, key: str) -> PaymentSettings:
         raw = self.mapping(key)

@@ -66,7 +66,10 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     orchestrator = write_orchestrator(settings, refs, network, data, alarms)
     edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
     if settings.is_home and settings.domain is not None:
-        GlobalEntry(f"{settings.stack}-entry", GlobalEntryArgs(settings))
+        # The entry is global: a home stack that adopted it from a lost one (`ops rehome`
+        # moves it in whole) keeps the lost stack's name for it, so its URNs still match.
+        owner = settings.adopted.from_stack if settings.adopted else settings.stack
+        GlobalEntry(f"{owner}-entry", GlobalEntryArgs(settings))
     return {
         "region": settings.region,
         "role": settings.role.value,

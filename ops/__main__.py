@@ -92,6 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         "of theirs changes), destroys STACK and deletes its stack file. Preview it with "
         "`ops diff` after `--dry-run`.",
     )
+    rehome = commands.add_parser(
+        "rehome",
+        help="the home region is lost for good: a surviving stack takes ownership",
+        description="Imports the Aurora global cluster into STACK's state (and moves the "
+        "CloudFront entry where the lost stack's backend still answers), forgets it in the "
+        "lost stack, and rewrites the stack files: STACK becomes the home stack, every member "
+        "names it, nobody names the lost stack. Changes nothing in AWS. Run after "
+        "`ops failover --to STACK --unplanned`; then `ops diff` and `ops up`.",
+    )
+    rehome.add_argument("--to", required=True, help="the surviving stack that takes ownership")
+    rehome.add_argument("--yes", action="store_true", help="do not ask before changing state")
     remove.add_argument("stack", help="the member stack to remove")
     remove.add_argument("--yes", action="store_true", help="do not ask before applying")
     failover.add_argument(
@@ -117,13 +128,25 @@ def main(argv: list[str] | None = None) -> int:
         help="deploy only this stack (repeatable); what it references must be deployed",
     )
     destroy = commands.add_parser("destroy", help="destroy every stack in reverse (Pulumi CLI)")
-    for command in (up, destroy, failover, read_only, read_write, failback, remove, outputs):
+    for command in (
+        up,
+        destroy,
+        failover,
+        read_only,
+        read_write,
+        failback,
+        remove,
+        rehome,
+        outputs,
+    ):
         command.add_argument(
             "--organization",
             default=DEFAULT_ORGANIZATION,
             help="organization part of fully qualified stack names",
         )
-    for command in (plan, diff, up, failover, read_only, read_write, failback, remove, outputs):
+    for command in (
+        plan, diff, up, failover, read_only, read_write, failback, remove, rehome, outputs
+    ):  # fmt: skip
         command.add_argument(
             "--outputs",
             type=Path,
@@ -164,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 deploy.destroy(stacks, workspace)
             elif args.command == "remove-region":
                 run_remove_region(args, workspace)
+            elif args.command == "rehome":
+                run_rehome(args, workspace)
             elif args.command == "outputs":
                 deploy.save_outputs(stacks, workspace.outputs, args.outputs)
                 print(f"saved the outputs of {len(stacks)} stacks to {args.outputs}")
@@ -187,8 +212,9 @@ def run_diff(args: argparse.Namespace, stacks: dict[str, StackFile]) -> int:
     outputs_by_stack = deployed.load_outputs(args.outputs)
     if args.against:
         before = plan_at_revision(args.against, args.dir)
+        # Every stack of that revision counts as deployed, with the outputs it planned.
         deployed_resources = {n: s["resources"] for n, s in before["stacks"].items()}
-        outputs_by_stack = {}
+        outputs_by_stack = {n: s["outputs"] for n, s in before["stacks"].items()}
     else:
         deployed_resources = deployed.load_resources(args.outputs.parent / PLAN_FILE.name)
         deployed.check_ownership(stacks, outputs_by_stack)
@@ -300,6 +326,26 @@ def run_remove_region(args: argparse.Namespace, workspace: AutomationWorkspace) 
     deploy_outputs = {name: workspace.outputs(name) for name in stacks}
     deployed.save_outputs(deploy_outputs, args.outputs)
     print(f"{args.stack} removed; {', '.join(updated) or 'no stack'} updated")
+
+
+def run_rehome(args: argparse.Namespace, workspace: AutomationWorkspace) -> None:
+    """`ops rehome --to STACK`: asks first unless --yes."""
+    from ops.rehome import rehome
+
+    outputs_by_stack = deployed.load_outputs(args.outputs)
+    if not outputs_by_stack:
+        raise DeploymentError(f"{args.outputs} is missing: rehoming reads the lost stack there")
+    print(
+        f"{args.to} becomes the home stack: its state takes the Aurora global cluster, and the "
+        "stack files are rewritten. Nothing in AWS changes."
+    )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise DeploymentError("no terminal to ask on: run again with --yes")
+        if input(f"Type {args.to} to go on: ").strip() != args.to:
+            raise DeploymentError("stopped before changing anything")
+    lost = rehome(args.dir, args.to, workspace, outputs_by_stack, args.outputs)
+    print(f"{args.to} is the home stack in place of {lost}; now `ops diff`, then `ops up`")
 
 
 def run_failover(args: argparse.Namespace, outputs: dict[str, dict[str, object]]) -> None:

@@ -7,14 +7,17 @@ the order and the calls are tested against recording and simulated workspaces in
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from components.settings import MISSING_STACKS_ENV, qualified_name
 from ops.diff import CREATE, DELETE, REPLACE, UPDATE, Change, PassDiff, refused
 from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order
+
+if TYPE_CHECKING:
+    from ops.rehome import Import
 
 
 class DataLossRefused(DeploymentError):
@@ -189,6 +192,44 @@ class AutomationWorkspace:
     def outputs(self, stack: str) -> dict[str, Any]:
         """The outputs of one deployed stack."""
         return {k: v.value for k, v in self._select(stack, {}).outputs().items()}
+
+    def import_resources(self, stack: str, resources: Sequence[Import], *, protect: bool) -> None:
+        """`pulumi import --generate-code=false`, each resource under its component."""
+        table = {f"parent{i}": r.parent_urn for i, r in enumerate(resources)}
+        self._select(stack, {}).import_resources(
+            # pulumi.automation's ImportResource is a TypedDict of these keys.
+            resources=[
+                {"type": r.type, "name": r.name, "id": r.id, "parent": f"parent{i}"}
+                for i, r in enumerate(resources)
+            ],
+            name_table=table,
+            protect=protect,
+            generate_code=False,
+            on_output=print,
+        )
+
+    def state_delete(self, stack: str, urn: str) -> None:
+        """`pulumi state delete URN`: the resource is forgotten, not deleted."""
+        self._select(stack, {})._run_pulumi_cmd_sync(["state", "delete", urn, "--yes"])
+
+    def state_move(self, source: str, dest: str, urns: Sequence[str]) -> None:
+        """`pulumi state move`: the resources and their children, between two stacks."""
+        workspace = self._select(dest, {}).workspace
+        # `state move` takes no --stack, which the stack's own runner would add.
+        workspace.pulumi_command.run(
+            [
+                "state",
+                "move",
+                "--source",
+                qualified_name(source, self.organization),
+                "--dest",
+                qualified_name(dest, self.organization),
+                "--yes",
+                *urns,
+            ],
+            str(self.directory),
+            dict(workspace.env_vars),
+        )
 
     @staticmethod
     def _env(skip_replicas: tuple[str, ...]) -> dict[str, str]:

@@ -10,6 +10,7 @@ changes on the clusters are written into the simulated state by hand, as a refre
 
 from __future__ import annotations
 
+import copy
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from ops.deployed import check_ownership
 from ops.diff import DELETE, REPLACE, Change
 from ops.failover import Failover, topology_from_outputs
 from ops.regions import remove_region
+from ops.rehome import rehome
 from ops.simulate import simulate_deployment
 from ops.stackfiles import DeploymentError, read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
@@ -91,6 +93,9 @@ class Walk:
     previews: dict[str, list[tuple[str, list[Change]]]] = field(default_factory=dict)
     calls: dict[str, list[tuple[str, str, tuple[str, ...]]]] = field(default_factory=dict)
     control: MemoryControl = field(default_factory=MemoryControl)
+    results: dict[str, Any] = field(default_factory=dict)
+    # Each stack's state right after each step.
+    states: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
 
     def step(self, name: str, action: Any) -> Any:
         before_previews = len(self.workspace.previews)
@@ -98,6 +103,8 @@ class Walk:
         result = action()
         self.previews[name] = self.workspace.previews[before_previews:]
         self.calls[name] = self.workspace.calls[before_calls:]
+        self.results[name] = result
+        self.states[name] = copy.deepcopy(self.workspace.state)
         return result
 
     def up(self) -> None:
@@ -143,7 +150,7 @@ def walk(tmp_path_factory: pytest.TempPathFactory, lambda_archives: Any) -> Walk
     walk.step("up after the failover", walk.up)
 
     walk.step("failback", lambda: failover.failback("primary"))
-    walk.cluster("primary")["inputs"].pop("replicationSourceIdentifier")
+    walk.cluster("primary")["inputs"].pop("replicationSourceIdentifier", None)
     walk.cluster("secondary")["inputs"]["replicationSourceIdentifier"] = home_arn
     walk.step("up after the failback", walk.up)
 
@@ -153,6 +160,17 @@ def walk(tmp_path_factory: pytest.TempPathFactory, lambda_archives: Any) -> Walk
             directory, "secondary-sa", walk.workspace, outputs_file=directory / "d" / "out.json"
         ),
     )
+
+    # The home region is lost for good, with the backend that held its stack's state: writes
+    # fail over to eu-west-1, which then takes ownership.
+    walk.step("lose the home region", lambda: failover.promote("secondary", planned=False))
+    walk.workspace.lose_backend("primary")
+    saved = {name: dict(out) for name, out in walk.workspace.outputs_of.items()}
+    walk.step(
+        "rehome",
+        lambda: rehome(directory, "secondary", walk.workspace, saved, directory / "d" / "out.json"),
+    )
+    walk.step("up after the rehome", walk.up)
     return walk
 
 
@@ -160,7 +178,13 @@ def losses(previews: list[tuple[str, list[Change]]]) -> list[tuple[str, str, str
     return [(stack, c.op, c.urn) for stack, changes in previews for c in changes if c.loses_data]
 
 
-STEPS = ["deploy", "add a region", "up after the failover", "up after the failback"]
+STEPS = [
+    "deploy",
+    "add a region",
+    "up after the failover",
+    "up after the failback",
+    "up after the rehome",
+]
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -188,9 +212,10 @@ def test_after_a_failover_or_failback_ops_up_changes_nothing_anywhere(
 
 
 def test_the_control_record_follows_the_writer_and_back(walk: Walk) -> None:
-    assert walk.control.record == ControlRecord(
-        "us-east-1", walk.workspace.outputs_of["primary"]["internalWriteUrl"], Mode.NORMAL
-    )
+    urls = {name: out["internalWriteUrl"] for name, out in walk.workspace.outputs_of.items()}
+    assert walk.results["failover"] == ControlRecord("eu-west-1", urls["secondary"], Mode.NORMAL)
+    assert walk.results["failback"].primary_region == "us-east-1"
+    assert walk.results["failback"].mode is Mode.NORMAL
 
 
 def test_removing_a_region_touches_no_other_regions_data(walk: Walk) -> None:
@@ -208,7 +233,7 @@ def test_removing_a_region_touches_no_other_regions_data(walk: Walk) -> None:
 
 
 def test_removing_the_region_drops_its_replication_rule_and_secret_replica(walk: Walk) -> None:
-    primary = walk.workspace.state["primary"]
+    primary = walk.states["remove the region"]["primary"]
     (secret,) = [r for r in primary if r["name"] == "primary-db-secret"]
     assert "sa-east-1" not in str(secret["inputs"].get("replicas"))
     assert "secondary-sa" not in str(
@@ -218,7 +243,43 @@ def test_removing_the_region_drops_its_replication_rule_and_secret_replica(walk:
 
 def test_the_home_stack_cannot_be_removed(walk: Walk) -> None:
     with pytest.raises(DeploymentError, match="home stack"):
-        remove_region(walk.directory, "primary", walk.workspace)
+        remove_region(walk.directory, "secondary", walk.workspace)
+
+
+def test_after_a_rehome_the_new_home_owns_the_global_cluster_and_every_stack_deploys(
+    walk: Walk,
+) -> None:
+    # The global cluster was imported into the new home's state, by its id, and nothing else
+    gid = walk.workspace.outputs_of["secondary"]["globalClusterId"]
+    assert walk.calls["rehome"] == [
+        ("import", "secondary", ("aws:rds/globalCluster:GlobalCluster", gid))
+    ]
+    # Every surviving stack deployed again, in order, the new home first
+    assert [c[1] for c in walk.calls["up after the rehome"]] == ["secondary", "secondary-ap"]
+    # And the global cluster is now declared by the new home's program, updated in place
+    (cluster,) = [
+        r
+        for r in walk.workspace.state["secondary"]
+        if r["type"] == "aws:rds/globalCluster:GlobalCluster"
+    ]
+    assert cluster["inputs"]["globalClusterIdentifier"] == gid
+    assert walk.workspace.outputs_of["secondary"]["role"] == "home"
+
+
+def test_after_a_rehome_the_table_replicas_keep_the_table_they_joined(walk: Walk) -> None:
+    replace_or_delete = [
+        (stack, c.op, c.urn)
+        for stack, changes in walk.previews["up after the rehome"]
+        for c in changes
+        if c.type == "aws:dynamodb/tableReplica:TableReplica" and c.op in (DELETE, REPLACE)
+    ]
+    assert replace_or_delete == []
+
+
+def test_after_a_rehome_no_stack_file_names_the_lost_stack(walk: Walk) -> None:
+    assert not (walk.directory / "Pulumi.primary.yaml").exists()
+    for path in walk.directory.glob("Pulumi.*.yaml"):
+        assert "organization/active-active/primary" not in path.read_text(), path.name
 
 
 def test_up_refuses_to_replace_a_stateful_resource_unless_the_operator_names_it(

@@ -256,3 +256,73 @@ def test_an_operator_may_accept_a_small_lag_for_a_planned_switchover(
 
     assert [c for c in database.calls if c[0] == "lag"] == [("lag", SECONDARY_ARN)] * 2
     assert control.read().primary_region == "eu-west-1"
+
+
+# -- failback ------------------------------------------------------------------------------
+
+
+def after_an_unplanned_failover() -> ModelledGlobalDatabase:
+    """The secondary writes; the old writer is back as a member, as AWS re-adds it."""
+    database = ModelledGlobalDatabase(promote_polls=1)
+    database.state[PRIMARY_ARN]["writer"] = False
+    database.state[SECONDARY_ARN]["writer"] = True
+    return database
+
+
+def test_failback_switches_the_writer_home_with_no_data_loss(control: ControlStore) -> None:
+    # Given an unplanned failover to the secondary, and the old region back as a member
+    database = after_an_unplanned_failover()
+    control.write(ControlRecord("eu-west-1", "https://b.example/internal/orders", Mode.NORMAL))
+
+    # When it fails back
+    record = failover(database, control).failback("primary")
+
+    # Then the writer moved by a switchover after the lag drained, and writes go home
+    assert ("switchover", PRIMARY_ARN) in database.calls
+    assert not any(call[0] == "failover" for call in database.calls)
+    assert database.calls.index(("lag", PRIMARY_ARN)) < database.calls.index(
+        ("switchover", PRIMARY_ARN)
+    )
+    assert record == ControlRecord("us-east-1", "https://a.example/internal/orders", Mode.NORMAL)
+    assert control.read() == record
+
+
+def test_failback_to_a_cluster_aws_could_not_re_add_changes_nothing(control: ControlStore) -> None:
+    # Given the old writer detached from the global database after the failover
+    database = after_an_unplanned_failover()
+    del database.state[PRIMARY_ARN]
+    before = ControlRecord("eu-west-1", "https://b.example/internal/orders", Mode.NORMAL)
+    control.write(before)
+
+    # When it fails back / Then it stops, says what to do, and writes stay where they are
+    with pytest.raises(FailoverError, match="not in the global database") as refused:
+        failover(database, control).failback("primary")
+    assert "docs/operations.md" in str(refused.value)
+    assert database.calls == []
+    assert control.read() == before
+
+
+def test_failback_waits_while_aws_is_still_re_adding_the_old_writer(
+    control: ControlStore,
+) -> None:
+    database = after_an_unplanned_failover()
+    database.state[PRIMARY_ARN]["status"] = "modifying"
+
+    with pytest.raises(FailoverError, match="still re-adding"):
+        failover(database, control).failback("primary")
+    assert database.calls == []
+
+
+def test_read_write_reopens_writes_toward_the_region_that_holds_the_writer(
+    control: ControlStore,
+) -> None:
+    # Given writes closed after a failover to the secondary
+    database = after_an_unplanned_failover()
+    control.write(ControlRecord("us-east-1", None, Mode.READ_ONLY))
+
+    # When writes are reopened
+    record = failover(database, control).read_write()
+
+    # Then they go to the secondary, which holds Aurora's writer now
+    assert record == ControlRecord("eu-west-1", "https://b.example/internal/orders", Mode.NORMAL)
+    assert control.read() == record

@@ -10,10 +10,12 @@ next preview does not revert it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ops.diff import Change, resource_changes
+from ops.rehome import Import
 from ops.simulate import simulate_stack
 from ops.stackfiles import DeploymentError, read_stack_files
 
@@ -28,6 +30,9 @@ class SimulatedWorkspace:
         self.unprotected: set[str] = set()
         self.calls: list[tuple[str, str, tuple[str, ...]]] = []
         self.previews: list[tuple[str, list[Change]]] = []
+        # What exists in the cloud, by type and id: it outlives the stacks that made it.
+        self.live: dict[tuple[str, str], dict[str, Any]] = {}
+        self.moves: list[tuple[str, str, tuple[str, ...]]] = []
         self._last: tuple[str, tuple[str, ...], Any] | None = None
 
     def _simulate(self, stack: str, skip_replicas: tuple[str, ...]) -> Any:
@@ -63,6 +68,9 @@ class SimulatedWorkspace:
                     resource["inputs"][key] = kept[key]
         self.state[stack] = new
         self.outputs_of[stack] = result.outputs
+        for resource, entry in zip(result.resources, new, strict=True):
+            if resource.custom and resource.outputs.get("id"):
+                self.live[(resource.type, str(resource.outputs["id"]))] = entry
 
     def destroy(self, stack: str) -> None:
         protected = [r["urn"] for r in self.state.get(stack, []) if r["protect"]]
@@ -77,6 +85,29 @@ class SimulatedWorkspace:
 
     def outputs(self, stack: str) -> dict[str, Any]:
         return self.outputs_of[stack]
+
+    def lose_backend(self, stack: str) -> None:
+        """The stack's state is gone with its region; what it made in other regions is not."""
+        self.state.pop(stack, None)
+
+    def import_resources(self, stack: str, resources: Sequence[Import], *, protect: bool) -> None:
+        for spec in resources:
+            live = self.live.get((spec.type, spec.id))
+            if live is None:
+                raise DeploymentError(f"import: no {spec.type} with id {spec.id}")
+            parent_type = spec.parent_urn.split("::")[2]
+            urn = f"urn:pulumi:{stack}::active-active::{parent_type}${spec.type}::{spec.name}"
+            entry = {**live, "urn": urn, "name": spec.name, "parent": spec.parent_urn,
+                     "protect": protect}  # fmt: skip
+            self.state.setdefault(stack, []).append(entry)
+            self.calls.append(("import", stack, (spec.type, spec.id)))
+
+    def state_delete(self, stack: str, urn: str) -> None:
+        self.state[stack] = [r for r in self.state[stack] if r["urn"] != urn]
+        self.calls.append(("state delete", stack, (urn,)))
+
+    def state_move(self, source: str, dest: str, urns: Sequence[str]) -> None:
+        self.moves.append((source, dest, tuple(urns)))
 
     def resource(self, stack: str, type_: str, name: str) -> dict[str, Any]:
         """One resource of a stack's state, to change as AWS would."""

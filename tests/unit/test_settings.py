@@ -402,3 +402,34 @@ def test_an_alarm_email_that_is_not_an_email_address_is_rejected(email: Any) -> 
 
     assert error.key == "alarmEmail"
     assert "active-active:alarmEmail" in str(error)
+
+
+ADOPTED = {
+    "fromStack": "primary",
+    "tableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+    "masterSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+}
+
+
+def test_a_home_stack_that_adopted_a_lost_ones_resources_says_what_it_adopted() -> None:
+    settings = parse_settings(
+        "secondary", {**PRIMARY, "aws:region": "eu-west-1", "adopted": ADOPTED}
+    )
+
+    assert settings.adopted is not None
+    assert settings.adopted.from_stack == "primary"
+    assert settings.adopted.table_arn.endswith(":table/orders")
+
+
+def test_only_a_home_stack_adopts() -> None:
+    assert rejected("secondary", {**SECONDARY, "adopted": ADOPTED}).key == "adopted"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tableArn", "orders"), ("masterSecretArn", "arn:aws:s3:::bucket"), ("fromStack", "")],
+)
+def test_an_adopted_entry_that_is_not_what_rehome_writes_is_refused(field: str, value: str) -> None:
+    error = rejected("primary", {**PRIMARY, "adopted": {**ADOPTED, field: value}})
+
+    assert error.key == f"adopted.{field}"
