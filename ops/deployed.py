@@ -97,6 +97,6 @@ def check_ownership(
         f"{new or 'no stack'} the home stack: applying that would delete them and create empty "
         "ones. Put `role: home` back on "
         f"{home}. To move writes to another region use `python -m ops failover --to STACK`; "
-        "if the home region is lost for good, see docs/operations.md, 'Losing the home region "
-        "for good'"
+        "if the home region is lost for good, `python -m ops rehome --to STACK` "
+        "(docs/operations.md)"
     )

@@ -88,7 +88,7 @@ def remove_region(
         raise DeploymentError(
             f"{stack} is the home stack: it owns the global cluster, the global table and the "
             "master secret, which every other region uses. A home region cannot be removed; "
-            "see docs/operations.md, 'Losing the home region for good'"
+            "if it is lost for good, `python -m ops rehome --to STACK` (docs/operations.md)"
         )
     referencing = [
         name
