@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ops import deploy
 from ops.diff import Change
 from ops.failover import topology_from_outputs
 from ops.simulate import DeploymentResult
-from ops.stackfiles import read_stack_files
+from ops.stackfiles import DeploymentError, read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
 
 
@@ -120,3 +122,38 @@ def test_the_outputs_file_holds_what_a_failover_needs_from_every_stack(
     }
     assert all(t.db_cluster_arn.startswith("arn:aws:rds:") for t in topology.regions.values())
     assert all(t.write_url.startswith("https://") for t in topology.regions.values())
+
+
+def test_one_stack_can_be_deployed_alone_once_what_it_references_is_deployed() -> None:
+    workspace = RecordingWorkspace(existing=("primary", "secondary", "secondary-ap"))
+
+    deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None, only=["secondary"])
+
+    assert workspace.calls == [("up", "secondary", ())]
+
+
+def test_one_stack_is_refused_while_a_stack_it_references_is_not_deployed() -> None:
+    workspace = RecordingWorkspace(existing=("secondary",))
+
+    with pytest.raises(
+        DeploymentError, match="secondary references primary, which is not deployed"
+    ):
+        deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None, only=["secondary"])
+    assert workspace.calls == []
+
+
+class RefusingWorkspace(RecordingWorkspace):
+    """Its previews say the primary's table would be replaced."""
+
+    def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
+        if stack != "primary":
+            return []
+        return [Change("urn:table", "aws:dynamodb/table:Table", "replace", ("hashKey",))]
+
+
+def test_a_pass_that_would_lose_data_is_not_applied_and_nothing_after_it_runs() -> None:
+    workspace = RefusingWorkspace()
+
+    with pytest.raises(deploy.DataLossRefused, match="urn:table"):
+        deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
+    assert workspace.calls == []

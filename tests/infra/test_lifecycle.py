@@ -335,3 +335,19 @@ def test_every_stateful_resource_is_protected_in_prod_only(
     stateful = [r for s in result.stacks.values() for r in s.resources if r.type in STATEFUL_TYPES]
     assert {r.type for r in stateful} == STATEFUL_TYPES
     assert {r.urn: r.protect for r in stateful} == {r.urn: protected for r in stateful}
+
+
+def test_in_prod_a_removed_regions_own_protected_resources_go_and_no_one_elses(
+    tmp_path: Path, lambda_archives: Any
+) -> None:
+    # Given three prod stacks, every stateful resource protected
+    directory = write_stack_files(tmp_path, generated_configs(3, environment="prod"))
+    workspace = SimulatedWorkspace(directory)
+    deploy.up(read_stack_files(directory), workspace, build=lambda: None)
+
+    # When the last one is removed
+    remove_region(directory, "secondary-2", workspace, outputs_file=tmp_path / "d" / "o.json")
+
+    # Then only its own protection was lifted, and it is gone
+    assert workspace.unprotected == {"secondary-2"}
+    assert set(workspace.state) == {"primary", "secondary-1"}

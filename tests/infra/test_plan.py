@@ -212,3 +212,25 @@ def test_two_plans_of_the_same_tree_are_byte_identical() -> None:
     # Then the documents can be diffed: the same bytes, whatever order the SDK worked in
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
+
+
+def test_plan_refuses_stack_files_that_move_ownership_of_a_deployed_home(tmp_path: Path) -> None:
+    # Given a deployment whose home stack is primary, and stack files swapped afterwards
+    configs = generated_configs(2)
+    primary, member = configs["primary"], configs["secondary-1"]
+    primary["active-active:role"], member["active-active:role"] = "member", "home"
+    primary["active-active:homeStack"] = "organization/active-active/secondary-1"
+    member["active-active:replicaStacks"] = ["organization/active-active/primary"]
+    del primary["active-active:replicaStacks"], member["active-active:homeStack"]
+    write_stack_files(tmp_path / "stacks", configs)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"primary": {"role": "home"}, "secondary-1": {"role": "member"}}))
+
+    # When the plan is asked for
+    done = run_ops("--dir", str(tmp_path / "stacks"), "plan", "--outputs", str(outputs))
+
+    # Then it stops, naming the home stack and the command to use instead
+    assert done.returncode == 2
+    assert "Pulumi.primary.yaml" in done.stderr
+    assert "ops failover" in done.stderr
+    assert "Traceback" not in done.stderr
