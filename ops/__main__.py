@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stacks = read_stack_files(args.dir)
         if args.command == "order":
-            order = deploy_order({n: f.settings for n, f in stacks.items()})
+            order = deploy_order(
+                {n: f.settings for n, f in stacks.items()}, deployed=deployed.load_outputs()
+            )
             print("\n".join(step.label for step in order))
         elif args.command == "build":
             for name, path in build_archives().items():
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "up":
                 run_up(args, stacks, workspace)
             elif args.command == "destroy":
-                deploy.destroy(stacks, workspace)
+                deploy.destroy(stacks, workspace, destroyed=deployed.forget_stack)
             elif args.command == "remove-region":
                 run_remove_region(args, workspace)
             elif args.command == "rehome":

@@ -125,11 +125,17 @@ def save_outputs(
     return document
 
 
-def destroy(stacks: dict[str, StackFile], workspace: Workspace) -> list[str]:
-    """Destroy every stack in reverse deploy order; returns the stacks destroyed."""
+def destroy(
+    stacks: dict[str, StackFile],
+    workspace: Workspace,
+    destroyed: Callable[[str], None] = lambda stack: None,
+) -> list[str]:
+    """Destroy every stack in reverse deploy order, telling ``destroyed`` of each one as it
+    goes; returns the stacks destroyed."""
     order = destroy_order(deploy_order({name: f.settings for name, f in stacks.items()}))
     for stack in order:
         workspace.destroy(stack)
+        destroyed(stack)
     return order
 
 
