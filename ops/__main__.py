@@ -270,7 +270,14 @@ def run_up(
     plan_file = args.outputs.parent / PLAN_FILE.name
     build_archives()
     result = simulate_deployment(stacks, deployed=outputs_by_stack)
-    diffs = deployment_changes(deployed.load_resources(plan_file), result.to_json())
+    deployed_resources = deployed.load_resources(plan_file)
+    orphans = sorted(set(deployed_resources) - set(stacks))
+    if orphans:
+        raise DeploymentError(
+            f"{', '.join(orphans)} deployed but without a stack file: `ops up` never destroys "
+            "a stack. Restore the file, then `python -m ops remove-region STACK` to remove it"
+        )
+    diffs = deployment_changes(deployed_resources, result.to_json())
     only = set(args.stack) if args.stack else None
     blocked = [
         (label, c)
@@ -294,7 +301,8 @@ def run_up(
         only=only,
         applied=applied,
     )
-    deploy.save_outputs(stacks, workspace.outputs, args.outputs)
+    existing = {name: f for name, f in stacks.items() if workspace.exists(name)}
+    deploy.save_outputs(existing, workspace.outputs, args.outputs)
 
 
 def run_remove_region(args: argparse.Namespace, workspace: AutomationWorkspace) -> None:
@@ -325,7 +333,7 @@ def run_remove_region(args: argparse.Namespace, workspace: AutomationWorkspace) 
     for name in updated:
         resources = [r.to_json() for r in result.stacks[name].resources]
         deployed.record_pass(name, name, resources, plan_file)
-    deploy_outputs = {name: workspace.outputs(name) for name in stacks}
+    deploy_outputs = {name: workspace.outputs(name) for name in stacks if workspace.exists(name)}
     deployed.save_outputs(deploy_outputs, args.outputs)
     print(f"{args.stack} removed; {', '.join(updated) or 'no stack'} updated")
 

@@ -157,3 +157,32 @@ def test_a_pass_that_would_lose_data_is_not_applied_and_nothing_after_it_runs() 
     with pytest.raises(deploy.DataLossRefused, match="urn:table"):
         deploy.up(read_stack_files(PROJECT_DIR), workspace, build=lambda: None)
     assert workspace.calls == []
+
+
+def test_ops_up_records_what_it_applied_and_ops_diff_then_shows_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ops.__main__ import main
+    from tests.support.lifecycle import SimulatedWorkspace
+
+    # Given two stacks and a backend made of simulated stacks
+    directory = write_stack_files(tmp_path / "stacks", generated_configs(2))
+    monkeypatch.setattr(deploy, "AutomationWorkspace", lambda d, org: SimulatedWorkspace(d))
+    outputs = tmp_path / "deployment" / "outputs.json"
+
+    # When `ops up` deploys them
+    assert main(["--dir", str(directory), "up", "--outputs", str(outputs)]) == 0
+
+    # Then every stack's outputs and the resources of its last pass are saved
+    assert set(json.loads(outputs.read_text())) == {"primary", "secondary-1"}
+    plan = json.loads((outputs.parent / "plan.json").read_text())
+    assert {name: entry["pass"] for name, entry in plan.items()} == {
+        "primary": "primary (converge)",
+        "secondary-1": "secondary-1",
+    }
+    # And `ops diff` of the unchanged stack files changes nothing in any pass
+    capsys.readouterr()
+    assert main(["--dir", str(directory), "diff", "--json", "--outputs", str(outputs)]) == 0
+    passes = json.loads(capsys.readouterr().out)
+    assert [p["pass"] for p in passes] == ["primary", "secondary-1"]
+    assert all(not p["changes"] for p in passes)
