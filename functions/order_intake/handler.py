@@ -11,7 +11,8 @@ where it goes (:func:`functions.order_intake.intake.take`):
   synchronously, as a secondary's write API does, SigV4-signed to that ``POST
   /internal/orders`` with the same Idempotency-Key; 202 is done;
 - a key reused with another body (409), or a request the primary refuses (400), cannot be
-  answered to anyone any more: logged and dropped, as is an invalid request;
+  answered to anyone any more: logged and dropped, as is a request POST /orders would refuse
+  (the same validation, key included) and a message that is not an EventBridge event;
 - no control record at all: no failover has ever happened, so this (home) region writes;
 - read-only, an unreadable control record, no ``writeUrl``, a 5xx or unreachable primary: the record is reported failed, so SQS delivers it again and, after the queue's
   maximum receives, moves it to the dead-letter queue (alarmed). Never dropped.
@@ -91,6 +92,17 @@ def _log(outcome: Outcome) -> None:
         logger.info("OrderRequested taken", extra={**extra, "detail": outcome.detail})
 
 
+def _detail(record: dict[str, Any]) -> Any:
+    """The EventBridge event's detail in an SQS record; ValueError if there is none."""
+    try:
+        envelope = json.loads(record["body"])
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"the body is not JSON: {type(exc).__name__}") from None
+    if not isinstance(envelope, dict) or "detail" not in envelope:
+        raise ValueError("the body is not an EventBridge event with a detail")
+    return envelope["detail"]
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Take each record where the primary is; report the records to deliver again."""
     deps = dependencies()
@@ -98,7 +110,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):
         try:
-            _log(take(json.loads(record["body"])["detail"], batch))
+            detail = _detail(record)
+        except ValueError as exc:
+            # Not an event the bus could have delivered: no retry makes it one.
+            logger.warning(
+                "dropping a message that is not an OrderRequested event",
+                extra={"messageId": record.get("messageId"), "reason": str(exc)},
+            )
+            continue
+        try:
+            _log(take(detail, batch))
         except RetryLater as exc:
             logger.warning(
                 "OrderRequested not taken; it will be delivered again",

@@ -12,9 +12,14 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from functions.orders.domain import ValidationError, order_id_for, parse_order_request
+from functions.orders.domain import (
+    OrderRequest,
+    ValidationError,
+    check_idempotency_key,
+    order_id_for,
+    parse_order_request,
+)
 from functions.orders.ports import (
     ControlSource,
     ControlUnavailable,
@@ -75,18 +80,30 @@ class IntakeDeps:
     forwarder: Forwarder
 
 
-def take(detail: Mapping[str, Any], deps: IntakeDeps) -> Outcome:
+def parse_order_requested(detail: object) -> tuple[str, OrderRequest]:
+    """The key and request of an OrderRequested detail, validated exactly as POST /orders is.
+
+    Raises the ValidationError the write API would answer 400 (or 413) with.
+    """
+    if not isinstance(detail, Mapping):
+        raise ValidationError("INVALID_TYPE", "the OrderRequested detail must be an object")
+    # The write API publishes the parsed body; serialising it again gives the parser the
+    # same JSON object to check (a missing request becomes null, refused as not an object).
+    request = parse_order_request(json.dumps(detail.get("request")))
+    return check_idempotency_key(detail.get("idempotencyKey")), request
+
+
+def take(detail: object, deps: IntakeDeps) -> Outcome:
     """Start, forward or refuse one OrderRequested detail; raises RetryLater to be retried.
 
     Errors of the saga starter (PrimaryUnreachable, WritePathMisconfigured) propagate: the
     caller retries those too.
     """
     try:
-        request = parse_order_request(json.dumps(detail["request"]))
-        key = str(detail["idempotencyKey"])
-    except (ValidationError, KeyError, TypeError) as exc:
+        key, request = parse_order_requested(detail)
+    except ValidationError as exc:
         # The bus is not trusted more than the API; no retry makes a bad request good.
-        return Outcome(Taken.INVALID, detail=str(exc))
+        return Outcome(Taken.INVALID, detail=f"{exc.code} ({exc.field}): {exc.message}")
     order_id = order_id_for(key)
     try:
         control = deps.control.current()

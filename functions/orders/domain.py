@@ -27,9 +27,11 @@ MIN_QUANTITY, MAX_QUANTITY = 1, 1000
 MAX_TOKEN_LENGTH = 512
 IDEMPOTENCY_HEADER = "idempotency-key"
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-# Printable ASCII without spaces: what clients put in headers, and safe in logs and keys.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Always used with fullmatch, as the read side's ID_PATTERN is.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+# Visible ASCII (printable, no space): what clients put in headers, safe in logs and keys.
+# Always used with fullmatch: `$` would also match before a final newline.
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # Namespace of order ids: uuid5(namespace, key) makes the same key the same order everywhere.
 _ORDER_NAMESPACE = uuid.UUID("6f1f4a3e-7c0b-5d2e-9a61-3c1e0d9b8a47")
 
@@ -132,20 +134,24 @@ def lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
 
 
-def parse_idempotency_key(headers: Mapping[str, str]) -> str:
-    """The request's Idempotency-Key; ``headers`` must have lower-case names."""
-    key = headers.get(IDEMPOTENCY_HEADER)
+def check_idempotency_key(key: object) -> str:
+    """``key`` if it is an acceptable Idempotency-Key, else the ValidationError the API answers."""
     if key is None or key == "":
         raise ValidationError(
             "MISSING_IDEMPOTENCY_KEY", "the Idempotency-Key header is required", "Idempotency-Key"
         )
-    if not _IDEMPOTENCY_KEY.match(key):
+    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationError(
             "INVALID_IDEMPOTENCY_KEY",
-            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)",
             "Idempotency-Key",
         )
     return key
+
+
+def parse_idempotency_key(headers: Mapping[str, str]) -> str:
+    """The request's Idempotency-Key; ``headers`` must have lower-case names."""
+    return check_idempotency_key(headers.get(IDEMPOTENCY_HEADER))
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -198,7 +204,7 @@ def _object(value: Any, field: str, expected: set[str]) -> dict[str, Any]:
 def _identifier(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise ValidationError("INVALID_TYPE", f"{field} must be a string", field)
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise ValidationError(
             "INVALID_VALUE", f"{field} must be 1 to 64 letters, digits or _.:- characters", field
         )

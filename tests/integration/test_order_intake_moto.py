@@ -213,3 +213,18 @@ def test_a_record_never_taken_ends_in_the_dead_letter_queue_not_lost(home: str) 
     [parked] = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
     assert json.loads(parked["Body"])["detail"]["idempotencyKey"] == "k-1"
     assert sagas_started_at_home(home) == []
+
+
+def test_keys_and_messages_the_api_would_refuse_start_nothing_and_are_not_retried(
+    home: str,
+) -> None:
+    # Given the home region writes, and a batch whose keys POST /orders answers 400 (empty,
+    # too long, with a space, ending in a newline) plus a message that is not JSON
+    put_control(HOME, HOME, None)
+    event = order_requested("", "k" * 2000, "a b", "k-1\n")
+    event["Records"].append({"messageId": "junk", "body": "not json"})
+    # When the intake takes it
+    result = intake.handler(event, None)
+    # Then nothing is delivered again (no retry makes them valid) and no saga started
+    assert retried(result) == []
+    assert sagas_started_at_home(home) == []

@@ -315,3 +315,24 @@ def test_the_primary_intake_starts_one_saga_per_forwarded_order_requested(
     # Then one saga runs for the valid order, and nothing is retried forever
     assert result == {"batchItemFailures": []}
     assert [e["name"] for e in executions(PRIMARY, arn)] == [order_id_for("k-async")]
+
+
+@pytest.mark.parametrize("where", ["primary", "secondary"])
+def test_a_key_ending_in_a_newline_is_a_400_in_every_region(
+    where: str, moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the primary, or a secondary whose primary stand-in would accept anything
+    with serve(lambda r: (202, {"orderId": "x"})) as primary:
+        if where == "primary":
+            arn = deploy_region(PRIMARY, monkeypatch)
+            put_control(PRIMARY, PRIMARY, None)
+        else:
+            arn = deploy_region(SECONDARY, monkeypatch)
+            put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
+        # When a key ends in a newline
+        answer = post(BODY, key="key-1\n")
+    # Then it is refused like any other malformed key, and no saga starts anywhere
+    assert answer["statusCode"] == 400
+    assert answer["json"]["error"]["code"] == "INVALID_IDEMPOTENCY_KEY"
+    assert executions(SECONDARY if where == "secondary" else PRIMARY, arn) == []
+    assert primary.requests == []

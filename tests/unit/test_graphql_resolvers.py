@@ -211,6 +211,18 @@ def test_place_order_validates_like_the_write_api():
     assert region.saga.started == {}
 
 
+@pytest.mark.parametrize("primary", ["eu-west-1", "us-east-1"])
+def test_place_order_with_a_key_ending_in_a_newline_is_a_bad_request(primary):
+    # Given the primary, or a secondary that forwards
+    region = Region(primary=primary)
+    # When a client places an order with a key that ends in a newline
+    result = region.run(PLACE, k="key-1\n", i=AN_ORDER)
+    # Then it is a bad request on the key, and nothing started or was forwarded
+    assert result.errors is not None
+    assert result.errors[0].message.startswith("INVALID_IDEMPOTENCY_KEY (Idempotency-Key)")
+    assert (region.saga.started, region.forwarder.calls) == ({}, [])
+
+
 def test_place_order_in_a_secondary_is_forwarded_to_the_primary_with_its_key():
     # Given a secondary region whose primary is eu-west-1
     region = Region(name="ap-southeast-1", primary="eu-west-1")

@@ -16,7 +16,7 @@ from functions.order_intake.intake import (
     take,
 )
 from functions.orders.domain import order_id_for
-from functions.orders.ports import ControlRecord, Forwarder, Mode, Relayed
+from functions.orders.ports import ControlRecord, Forwarder, Mode, PrimaryUnreachable, Relayed
 from functions.orders.settings import IntakeSettings, SettingsError
 from tests.unit.orders_fakes import FakeControl, FakeForwarder, FakeSaga
 
@@ -90,6 +90,43 @@ def test_an_invalid_request_starts_nothing_and_is_not_retried() -> None:
     outcome = take(detail(request={**REQUEST, "currency": "XXX"}), home(HOME_WRITES, saga))
     # Then no saga, and no retry either (no retry makes it valid)
     assert outcome.taken is Taken.INVALID
+    assert saga.started == {}
+
+
+@pytest.mark.parametrize("key", ["", None, 42, "k" * 2000, "a b", "k\n", " k"])
+def test_a_key_the_api_would_refuse_starts_nothing_and_is_not_retried(key: Any) -> None:
+    # Given an OrderRequested whose key POST /orders would answer 400 (empty, null, too
+    # long, with a space or a trailing newline)
+    saga, forwarder = FakeSaga(), FakeForwarder()
+    event = {"idempotencyKey": key, "request": REQUEST}
+    # When it is taken, here or where it would be forwarded to
+    outcomes = [
+        take(event, home(HOME_WRITES, saga, forwarder)),
+        take(event, home(FAILED_OVER, saga, forwarder)),
+    ]
+    # Then it is dropped as invalid: no saga, nothing forwarded
+    assert {o.taken for o in outcomes} == {Taken.INVALID}
+    assert (saga.started, forwarder.calls) == ({}, [])
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"request": REQUEST},
+        {"idempotencyKey": "k-1"},
+        {"idempotencyKey": "k-1", "request": None},
+        {"idempotencyKey": "k-1", "request": json.dumps(REQUEST)},
+        {"idempotencyKey": "k-1", "request": {**REQUEST, "extra": 1}},
+        None,
+        [],
+        "text",
+    ],
+)
+def test_a_request_the_api_would_refuse_starts_nothing_and_is_not_retried(event: Any) -> None:
+    # Given an OrderRequested detail that is not what the write API publishes
+    saga = FakeSaga()
+    # When it is taken / Then it is dropped as invalid
+    assert take(event, home(HOME_WRITES, saga)).taken is Taken.INVALID
     assert saga.started == {}
 
 
@@ -204,15 +241,40 @@ def test_the_handler_reports_every_record_it_could_not_place(
 
 
 def test_the_handler_retries_only_what_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given this region writes, and a batch with a good request, an invalid one and junk
+    # Given this region writes but Step Functions is down for one order of the batch
     saga = FakeSaga()
-    event = sqs_event(detail("a"), detail("b", {**REQUEST, "currency": "XXX"}))
-    event["Records"].append({"messageId": "m2", "body": "not json"})
-    # When it is taken
+    starts = saga.start
+
+    def start(order_id: str, fingerprint: str, saga_input: dict[str, Any]) -> Any:
+        if order_id == order_id_for("c"):
+            raise PrimaryUnreachable("throttled")
+        return starts(order_id, fingerprint, saga_input)
+
+    saga.start = start  # type: ignore[method-assign]
+    event = sqs_event(detail("a"), detail("b", {**REQUEST, "currency": "XXX"}), detail("c"))
+    # When the batch is taken
     failures = run(home(HOME_WRITES, saga), event, monkeypatch)
-    # Then the good one started, the invalid one is dropped, the unreadable one retried
+    # Then the good one started, the invalid one is dropped, the one that failed is retried
     assert list(saga.started) == [order_id_for("a")]
     assert failures == ["m2"]
+
+
+@pytest.mark.parametrize(
+    "body", ["not json", "[]", "null", json.dumps({"no": "detail"}), "[" * 5000 + "]" * 5000]
+)
+def test_a_message_that_is_not_an_order_requested_event_is_dropped_with_a_log_line(
+    body: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given this region writes, and a message that is no EventBridge event at all
+    saga = FakeSaga()
+    event = {"Records": [{"messageId": "m0", "body": body}]}
+    # When it is taken
+    failures = run(home(HOME_WRITES, saga), event, monkeypatch)
+    # Then it is not delivered again (no retry makes it an event), nothing started, and
+    # a warning says it was dropped
+    assert failures == []
+    assert saga.started == {}
+    assert any(r.levelname == "WARNING" and "dropping" in r.getMessage() for r in caplog.records)
 
 
 def test_a_primary_down_is_called_once_per_batch_and_every_record_is_retried(

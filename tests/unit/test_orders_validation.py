@@ -127,6 +127,38 @@ def test_a_missing_idempotency_key_is_a_400_naming_the_header() -> None:
     assert (caught.value.status, caught.value.field) == (400, "Idempotency-Key")
 
 
+@pytest.mark.parametrize("field", ["customerId", "sku"])
+def test_an_id_ending_in_a_newline_is_refused(field: str) -> None:
+    # Given a customer id or a SKU with a trailing newline, which `$` would let through
+    data = body()
+    if field == "customerId":
+        data["customerId"] = "c1\n"
+    else:
+        data["items"][0]["sku"] = "SKU-1\n"
+    # When parsed / Then it is refused as an invalid value
+    assert refusal(json.dumps(data)).code == "INVALID_VALUE"
+
+
+@pytest.mark.parametrize(
+    "key", ["k\n", "k\r\n", "\nk", "k k", " k", "k\t", "k\x00", "ké", "k" * 256]
+)
+def test_a_key_that_is_not_1_to_255_visible_ascii_characters_is_refused(key: str) -> None:
+    # Given a key with a newline (which `$` would let through), a space, a control
+    # character, a non-ASCII letter, or one character too many
+    with pytest.raises(ValidationError) as caught:
+        parse_idempotency_key({"idempotency-key": key})
+    # Then it is a 400 naming the header
+    assert (caught.value.status, caught.value.code) == (400, "INVALID_IDEMPOTENCY_KEY")
+    assert caught.value.field == "Idempotency-Key"
+
+
+@pytest.mark.parametrize("key", ["k", "4f1c9a7e-checkout-123", "~!#$%&*+/=?^_`{|}", "k" * 255])
+def test_a_key_of_visible_ascii_characters_is_accepted_as_it_is(key: str) -> None:
+    # Given a key of 1 to 255 visible ASCII characters
+    # When it is read / Then it is the key, unchanged
+    assert parse_idempotency_key({"idempotency-key": key}) == key
+
+
 def test_the_same_key_always_names_the_same_order_and_another_key_another() -> None:
     # Given two keys
     # When order ids are derived twice
