@@ -9,15 +9,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from aws_lambda_powertools.event_handler import AppSyncResolver
-
-from functions.graphql.resolvers import build_resolver
+from functions.graphql.resolvers import GraphQLApp, build_resolver
 from functions.read_api.handler import build_queries
 from functions.write_api.handler import dependencies
 
 
 @functools.cache
-def build_app() -> AppSyncResolver:
+def build_app() -> GraphQLApp:
     """The container's resolver app over this region's read side and the write path."""
     return build_resolver(build_queries, dependencies)
 

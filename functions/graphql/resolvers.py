@@ -14,8 +14,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import AppSyncResolver
 
+from functions.orders.ports import WritePathMisconfigured
 from functions.orders.write import WriteDeps, place_order
 from functions.read_side.errors import NotFound, ReadError
 from functions.read_side.queries import OrderQueries
@@ -48,6 +50,18 @@ class RequestFailed(GraphQLError):
     """Any other refusal, with the HTTP API's code."""
 
 
+logger = Logger(service="graphql")
+
+# Every field the Lambda data source resolves, with the arguments the schema declares for it
+# (a test compares this with functions/graphql/schema.graphql). AppSync only sends these; any
+# other event is refused as a BadRequest before a resolver runs.
+RESOLVED_FIELDS: dict[tuple[str, str], frozenset[str]] = {
+    ("Query", "getOrder"): frozenset({"orderId"}),
+    ("Query", "listOrders"): frozenset({"customerId", "limit", "nextToken"}),
+    ("Mutation", "placeOrder"): frozenset({"idempotencyKey", "input"}),
+    ("Mutation", "publishOrderUpdate"): frozenset({"order"}),
+}
+
 _BY_STATUS: dict[int, type[GraphQLError]] = {
     400: BadRequest,
     409: Conflict,
@@ -60,9 +74,45 @@ def _raise_for(status: int, error: dict[str, Any]) -> None:
     raise kind(str(error.get("code", "ERROR")), str(error.get("message", "")), error.get("field"))
 
 
+class GraphQLApp:
+    """The resolver app behind a check of the event: every failure is a documented errorType."""
+
+    def __init__(self, app: AppSyncResolver) -> None:
+        self._app = app
+
+    def resolve(self, event: Any, context: Any) -> Any:
+        """Resolve one direct-resolver event; BadRequest for an event this schema never sends."""
+        try:
+            return self._app.resolve(_checked(event), context)
+        except GraphQLError:
+            raise
+        except Exception as exc:
+            # The last line of defence: a bug still answers with a documented errorType.
+            logger.exception("unexpected error")
+            raise RequestFailed("INTERNAL", "internal error") from exc
+
+
+def _checked(event: Any) -> dict[str, Any]:
+    """``event`` if it is one field's direct-resolver event with only declared arguments."""
+    info = event.get("info") if isinstance(event, dict) else None
+    if not isinstance(info, dict):
+        raise BadRequest("INVALID_EVENT", "not an AppSync direct Lambda resolver event", "info")
+    field = (info.get("parentTypeName"), info.get("fieldName"))
+    if field not in RESOLVED_FIELDS:
+        raise BadRequest("INVALID_EVENT", f"no resolver for {field[0]}.{field[1]}", "info")
+    arguments = event.get("arguments")
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise BadRequest("INVALID_INPUT", "arguments must be an object", "arguments")
+    for name in sorted(arguments.keys() - RESOLVED_FIELDS[field]):
+        raise BadRequest("INVALID_INPUT", f"{field[1]} has no argument {name!r}", str(name))
+    return {**event, "arguments": arguments}
+
+
 def build_resolver(
     queries: Callable[[], OrderQueries], write_deps: Callable[[], WriteDeps]
-) -> AppSyncResolver:
+) -> GraphQLApp:
     """The resolver app; dependencies are factories, so a read never builds the write side."""
     app = AppSyncResolver()
 
@@ -91,8 +141,21 @@ def build_resolver(
 
     @app.resolver(type_name="Mutation", field_name="placeOrder")
     def place(idempotencyKey: Any = None, input: Any = None) -> Any:
-        headers = {"idempotency-key": idempotencyKey} if isinstance(idempotencyKey, str) else {}
-        response = place_order(headers, json.dumps(input), write_deps())
+        if idempotencyKey is not None and not isinstance(idempotencyKey, str):
+            raise BadRequest(
+                "INVALID_IDEMPOTENCY_KEY", "idempotencyKey must be a string", "idempotencyKey"
+            )
+        headers = {"idempotency-key": idempotencyKey} if idempotencyKey is not None else {}
+        # No input is no body: the write path's own MISSING_BODY, not the text "null".
+        body = None if input is None else json.dumps(input)
+        try:
+            response = place_order(headers, body, write_deps())
+        except WritePathMisconfigured:
+            # As POST /orders answers 500 MISCONFIGURED: logged, and no retry will help.
+            logger.exception("the write path is misconfigured: fix the deployment")
+            raise RequestFailed(
+                "MISCONFIGURED", "the write path is misconfigured; the write was not accepted"
+            ) from None
         if response.status != 202:
             _raise_for(response.status, response.body.get("error", {}))
         return response.body
@@ -108,4 +171,4 @@ def build_resolver(
         except ReadError as error:
             raise BadRequest("INVALID_INPUT", error.message, "order") from error
 
-    return app
+    return GraphQLApp(app)

@@ -168,20 +168,28 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse_json(body: str | bytes) -> Any:
-    raw = body.encode() if isinstance(body, str) else body
+    try:
+        # An event's body may hold an unpaired surrogate, which has no UTF-8 form.
+        raw = body.encode() if isinstance(body, str) else body
+    except UnicodeEncodeError as exc:
+        raise ValidationError("INVALID_JSON", "the body is not valid UTF-8 text") from exc
     if len(raw) > MAX_BODY_BYTES:
         raise ValidationError(
             "BODY_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes", status=413
         )
     try:
         text = raw.decode("utf-8")
-        return json.loads(
+        value = json.loads(
             text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
         )
+        # "\ud800" escapes decode to an unpaired surrogate: not text anything downstream
+        # (the provider, the logs, PostgreSQL) can take, so it is refused here.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
     except ValidationError:
         raise
-    # RecursionError: deeply nested arrays; ValueError covers bad UTF-8, bad JSON and
-    # integers longer than Python's digit limit.
+    # RecursionError: deeply nested arrays; ValueError covers bad UTF-8, bad JSON, unpaired
+    # surrogates and integers longer than Python's digit limit.
     except (ValueError, RecursionError) as exc:
         raise ValidationError("INVALID_JSON", "the body is not valid JSON") from exc
 

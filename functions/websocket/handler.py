@@ -51,7 +51,8 @@ def _subscription_request(body: object) -> str:
         raise InvalidInput("the message must be a JSON object of at most 4 KiB", "body")
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: arrays nested deeper than the parser's recursion limit.
         raise InvalidInput("the message is not JSON", "body") from None
     if not isinstance(message, dict):
         raise InvalidInput("the message must be a JSON object", "body")

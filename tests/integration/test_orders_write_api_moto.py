@@ -336,3 +336,17 @@ def test_a_key_ending_in_a_newline_is_a_400_in_every_region(
     assert answer["json"]["error"]["code"] == "INVALID_IDEMPOTENCY_KEY"
     assert executions(SECONDARY if where == "secondary" else PRIMARY, arn) == []
     assert primary.requests == []
+
+
+def test_a_body_with_an_unpaired_surrogate_is_a_400_not_a_crash(
+    moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the primary
+    arn = deploy_region(PRIMARY, monkeypatch)
+    put_control(PRIMARY, PRIMARY, None)
+    # When the event's body holds an unpaired surrogate, as a JSON event can
+    answer = post(json.dumps(BODY)[:-1] + ', "note": "\ud800"}')
+    # Then it is refused in the error shape, and no saga started
+    assert answer["statusCode"] == 400
+    assert answer["json"]["error"]["code"] == "INVALID_JSON"
+    assert executions(PRIMARY, arn) == []

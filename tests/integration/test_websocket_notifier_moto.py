@@ -165,7 +165,16 @@ def test_subscribe_points_the_connection_at_the_customer(aws):
 
 @pytest.mark.parametrize(
     "body",
-    ["not json", "[]", json.dumps({"customerId": "a#b"}), json.dumps({"action": "subscribe"})],
+    [
+        "not json",
+        "[]",
+        json.dumps({"customerId": "a#b"}),
+        json.dumps({"action": "subscribe"}),
+        # Nested deeper than Python's recursion limit, within the 4 KiB a message may have.
+        "[" * 2000 + "]" * 2000,
+        '{"action": "subscribe", "customerId": "\ud800"}',
+        json.dumps({"action": "subscribe", "customerId": "c-1\n"}),
+    ],
 )
 def test_a_malformed_subscribe_is_400_and_subscribes_nothing(aws, body):
     # Given an open connection

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLObjectType, build_schema, parse, validate
 
-from functions.graphql.resolvers import build_resolver
+from functions.graphql.resolvers import RESOLVED_FIELDS, build_resolver
 from functions.graphql.schema import schema_text, schema_with_prelude
 from functions.notifier.adapters import PUBLISH_ORDER_UPDATE
 from functions.orders.ports import ControlRecord, Mode
@@ -271,3 +271,89 @@ def test_the_lambda_answers_a_raw_appsync_event(field_name, arguments, expected)
     answer = region.app.resolve(appsync_event("Query", field_name, arguments), None)
     # Then it returns the field's value as JSON-ready data
     assert answer == expected
+
+
+def without(event, *path):
+    """The event with the key at ``path`` removed."""
+    parent = event
+    for key in path[:-1]:
+        parent = parent[key]
+    del parent[path[-1]]
+    return event
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        [],
+        "text",
+        without(appsync_event("Query", "getOrder", {"orderId": "o-1"}), "info"),
+        without(appsync_event("Query", "getOrder", {"orderId": "o-1"}), "info", "fieldName"),
+        without(appsync_event("Query", "getOrder", {"orderId": "o-1"}), "info", "parentTypeName"),
+        {**appsync_event("Query", "getOrder", {}), "arguments": ["o-1"]},
+        {**appsync_event("Query", "getOrder", {}), "info": "getOrder"},
+        appsync_event("Query", "deleteOrder", {"orderId": "o-1"}),
+        appsync_event("Mutation", "getOrder", {"orderId": "o-1"}),
+        appsync_event("Query", "getOrder", {"orderId": "o-1", "customerId": "c-1"}),
+        appsync_event("Query", "listOrders", {"customerId": "c-1", "page": 2}),
+        appsync_event("Mutation", "placeOrder", {"idempotencyKey": "k", "input": {}, "x": 1}),
+        appsync_event("Mutation", "publishOrderUpdate", {"order": {}, "extra": True}),
+    ],
+)
+def test_an_event_with_missing_fields_or_unknown_arguments_is_a_bad_request(event):
+    # Given a region, and an event AppSync would never send for this schema
+    region = Region()
+    region.reader.add(a_view("o-1", "c-1"), "2024-05-01T10:00:00Z")
+    # When the Lambda app resolves it
+    with pytest.raises(Exception) as raised:
+        region.app.resolve(event, None)
+    # Then the error is a documented errorType (BadRequest), never KeyError or TypeError
+    assert type(raised.value).__name__ == "BadRequest"
+    assert region.saga.started == {}
+
+
+@pytest.mark.parametrize(
+    "field_name, arguments",
+    [
+        ("getOrder", {}),
+        ("getOrder", {"orderId": None}),
+        ("listOrders", {}),
+        ("listOrders", {"customerId": "c-1", "limit": "ten"}),
+    ],
+)
+def test_a_query_with_a_missing_or_null_argument_is_a_bad_request(field_name, arguments):
+    # Given a region
+    region = Region()
+    # When a raw event lacks a required argument
+    with pytest.raises(Exception) as raised:
+        region.app.resolve(appsync_event("Query", field_name, arguments), None)
+    # Then it is a BadRequest naming what is wrong
+    assert type(raised.value).__name__ == "BadRequest"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"idempotencyKey": "k-1"}, {"input": AN_ORDER}, {"idempotencyKey": 7, "input": AN_ORDER}],
+)
+def test_place_order_with_missing_arguments_is_a_bad_request(arguments):
+    # Given the primary
+    region = Region()
+    # When a raw placeOrder event lacks the key or the input, or the key is not a string
+    with pytest.raises(Exception) as raised:
+        region.app.resolve(appsync_event("Mutation", "placeOrder", arguments), None)
+    # Then it is a BadRequest and no saga started
+    assert type(raised.value).__name__ == "BadRequest"
+    assert region.saga.started == {}
+
+
+def test_the_resolvers_accept_exactly_the_arguments_the_schema_declares():
+    # Given the schema's Query and Mutation fields
+    schema = build_schema(schema_with_prelude())
+    declared = {
+        (type_name, name): set(field.args)
+        for type_name in ("Query", "Mutation")
+        for name, field in schema.get_type(type_name).fields.items()
+    }
+    # When compared with what the Lambda app accepts / Then they are the same
+    assert declared == {key: set(args) for key, args in RESOLVED_FIELDS.items()}

@@ -105,6 +105,23 @@ def test_malformed_json_is_a_400(raw: str | bytes) -> None:
     assert refusal(raw).status == 400
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # An unpaired surrogate as a character of the body (what a Lambda event can carry)...
+        '{"customerId": "\ud800"}',
+        json.dumps(body())[:-1] + ', "x": "\ud800"}',
+        # ... or escaped inside a string, where it would reach the provider as the token
+        json.dumps(body(payment={"token": "tok\ud800"}), ensure_ascii=True),
+    ],
+)
+def test_a_body_with_an_unpaired_surrogate_is_a_400_not_a_crash(raw: str) -> None:
+    # Given a body that is not valid Unicode
+    # When parsed / Then the refusal is a 400 saying the body is not valid JSON text
+    refused = refusal(raw)
+    assert (refused.status, refused.code) == (400, "INVALID_JSON")
+
+
 def test_a_body_with_a_repeated_key_is_refused() -> None:
     # Given JSON in which customerId appears twice (parsers disagree on which one wins)
     raw = json.dumps(body())[:-1] + ', "customerId": "other"}'
