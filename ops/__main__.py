@@ -1,120 +1,119 @@
-"""`python -m ops`: plan, order, build, deploy, destroy and fail over the whole deployment."""
+"""`python -m ops`: plan, deploy and operate every stack of the deployment, in order.
+
+Offline, with neither a cloud account nor the Pulumi CLI: plan, diff, order, build.
+Against the Pulumi backend (Pulumi CLI, a backend, AWS credentials): preview, up, destroy,
+outputs, drift, remove-region, rehome. At run time, against AWS, from the saved outputs alone:
+status, failover, failback, read-only, read-write. docs/operations.md is the runbook.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from components.settings import DEFAULT_ORGANIZATION, ConfigError
-from ops import deployed
-from ops.build import BuildError, build_archives
-from ops.deployed import OUTPUTS_FILE, PLAN_FILE, PROJECT_DIR
-from ops.diff import deployment_changes, refused, render
+from ops import commands
+from ops.build import BuildError
+from ops.deployed import OUTPUTS_FILE, PROJECT_DIR
 from ops.failover import FailoverError
-from ops.plan import render_tree
-from ops.simulate import SimulationError, simulate_deployment
-from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order, read_stack_files
+from ops.simulate import SimulationError
+from ops.stackfiles import DeploymentError
 
-if TYPE_CHECKING:
-    from ops.deploy import AutomationWorkspace
+EXPECTED = (ConfigError, DeploymentError, SimulationError, BuildError, FailoverError)
+Command = Callable[[argparse.Namespace], int]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run one command; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """Every command, with what it is for and when to use it."""
+    top = argparse.ArgumentParser(
+        prog="python -m ops", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    top.add_argument(
         "--dir",
         type=Path,
         default=PROJECT_DIR,
-        help="directory holding Pulumi.<stack>.yaml files (default: the project)",
+        help="directory holding the Pulumi.<stack>.yaml files (default: the project)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser("plan", help="simulate every stack offline, in deploy order")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Command, summary: str, when: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=summary, description=f"{summary}.\n\n{when}")
+        cmd.set_defaults(run=run)
+        cmd.add_argument(
+            "--outputs",
+            type=Path,
+            default=OUTPUTS_FILE,
+            help="what is deployed: every stack's outputs as `ops up` saved them, with the "
+            "saved plan beside it (default: deployment/outputs.json in the project)",
+        )
+        return cmd
+
+    def backend(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--organization",
+            default=DEFAULT_ORGANIZATION,
+            help="organization part of fully qualified stack names (default: %(default)s)",
+        )
+
+    def yes(cmd: argparse.ArgumentParser, what: str) -> None:
+        cmd.add_argument("--yes", action="store_true", help=f"do not ask before {what}")
+
+    plan = command(
+        "plan",
+        commands.plan,
+        "simulate every stack offline, in deploy order",
+        "Runs the real program of each stack under Pulumi's mocks, reading what is deployed "
+        "from the saved outputs. Needs no cloud account and no Pulumi CLI.",
+    )
     plan.add_argument("--json", action="store_true", help="print one JSON document")
-    diff = commands.add_parser(
+
+    diff = command(
         "diff",
-        help="what `ops up` would change, pass by pass, against what is deployed (offline)",
-        description="The offline plan of the working tree against what `ops up` last applied "
-        f"({PLAN_FILE.relative_to(PROJECT_DIR)}), or against the plan of another git revision: "
-        "per stack and pass, what is created, updated (which inputs), replaced and deleted, "
-        "stateful resources marked. Exits 3 when a stateful resource would be deleted or "
-        "replaced.",
+        commands.diff,
+        "what `ops up` would change, pass by pass, against what is deployed",
+        "Before every `ops up`: the offline plan of the working tree against the plan `ops up` "
+        "saved, or against another git revision. Created, updated (which inputs), replaced, "
+        "deleted; stateful resources marked. Exits 3 when one would be deleted or replaced.",
     )
     diff.add_argument("--json", action="store_true", help="print one JSON document")
-    diff.add_argument(
-        "--against", metavar="REV", help="compare with the plan of this git revision instead"
+    diff.add_argument("--against", metavar="REV", help="compare with the plan of this revision")
+
+    command(
+        "order",
+        commands.order,
+        "print the deploy order",
+        "The passes `ops up` would run, from the stack files and the saved outputs.",
     )
-    commands.add_parser("order", help="print the deploy order")
-    commands.add_parser("build", help="build the Lambda archives under build/lambda")
-    failover = commands.add_parser(
-        "failover", help="promote a secondary: read-only, Aurora promotion, writes reopen"
+    command(
+        "build",
+        commands.build,
+        "build the Lambda archives under build/lambda",
+        "`ops plan` and `ops up` build them first; this is for looking at them.",
     )
-    failover.add_argument("--to", required=True, help="stack or region to promote")
-    kind = failover.add_mutually_exclusive_group(required=True)
-    kind.add_argument(
-        "--planned",
-        action="store_true",
-        help="switchover: every region healthy, waits for zero lag, no data loss",
+
+    preview = command(
+        "preview",
+        commands.preview,
+        "`pulumi preview` of every pass in deploy order, changing nothing",
+        "Before `ops up` against the real backend, and on every pull request. A pass that "
+        "needs a stack not deployed yet is shown from the offline plan, marked. Exits 3 when "
+        "a stateful resource would be deleted or replaced.",
     )
-    kind.add_argument(
-        "--unplanned",
-        action="store_true",
-        help="failover after an outage: may lose writes not yet replicated",
+    backend(preview)
+    preview.add_argument("--diff", action="store_true", help="list each pass's changes")
+    preview.add_argument("--json", action="store_true", help="print one JSON document")
+
+    up = command(
+        "up",
+        commands.up,
+        "build, then preview, confirm and deploy every pass in order",
+        "Refuses a pass that would delete or replace a stateful resource unless it is named "
+        "with --allow-data-loss. Saves each applied pass and every stack's outputs.",
     )
-    read_only = commands.add_parser(
-        "read-only", help="stop accepting writes everywhere (first step of a failover)"
-    )
-    read_only.add_argument("--via", required=True, help="a surviving stack or region to write in")
-    read_write = commands.add_parser(
-        "read-write",
-        help="leave read-only mode: writes go to the region that holds Aurora's writer",
-    )
-    read_write.add_argument("--via", required=True, help="a reachable stack or region")
-    failback = commands.add_parser(
-        "failback",
-        help="after an unplanned failover, once the old region is back: writes go home again",
-        description="Checks that AWS re-added the old writer's cluster to the global database, "
-        "waits for every region to be healthy and the lag to drain, switches the writer over "
-        "(no data loss) and points the control record at it. No stack file changes.",
-    )
-    failback.add_argument("--to", required=True, help="the stack or region to give the writer")
-    failback.add_argument(
-        "--max-lag-ms", type=float, default=0.0, help="the lag to wait for (default 0)"
-    )
-    remove = commands.add_parser(
-        "remove-region",
-        help="take a member region out of the deployment and destroy its stack",
-        description="Edits the stack files that name STACK (replicaStacks, peerStacks), deploys "
-        "those stacks (replication, secret replica and peering to STACK go; no data resource "
-        "of theirs changes), destroys STACK and deletes its stack file. Preview it with "
-        "`ops diff` after `--dry-run`.",
-    )
-    rehome = commands.add_parser(
-        "rehome",
-        help="the home region is lost for good: a surviving stack takes ownership",
-        description="Imports the Aurora global cluster into STACK's state (and moves the "
-        "CloudFront entry where the lost stack's backend still answers), forgets it in the "
-        "lost stack, and rewrites the stack files: STACK becomes the home stack, every member "
-        "names it, nobody names the lost stack. Changes nothing in AWS. Run after "
-        "`ops failover --to STACK --unplanned`; then `ops diff` and `ops up`.",
-    )
-    rehome.add_argument("--to", required=True, help="the surviving stack that takes ownership")
-    rehome.add_argument("--yes", action="store_true", help="do not ask before changing state")
-    remove.add_argument("stack", help="the member stack to remove")
-    remove.add_argument("--yes", action="store_true", help="do not ask before applying")
-    failover.add_argument(
-        "--max-lag-ms",
-        type=float,
-        default=0.0,
-        help="planned: the replication lag to wait for before switching over (default 0)",
-    )
-    outputs = commands.add_parser(
-        "outputs", help="save every stack's outputs to a file (ops up does it after deploying)"
-    )
-    up = commands.add_parser("up", help="build, then deploy every stack in order (Pulumi CLI)")
+    backend(up)
+    yes(up, "applying each pass")
     up.add_argument(
         "--allow-data-loss",
         metavar="URN",
@@ -127,261 +126,160 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         help="deploy only this stack (repeatable); what it references must be deployed",
     )
-    destroy = commands.add_parser("destroy", help="destroy every stack in reverse (Pulumi CLI)")
-    for command in (
-        up,
-        destroy,
-        failover,
-        read_only,
-        read_write,
-        failback,
-        remove,
-        rehome,
-        outputs,
-    ):
-        command.add_argument(
-            "--organization",
-            default=DEFAULT_ORGANIZATION,
-            help="organization part of fully qualified stack names",
-        )
-    for command in (
-        plan, diff, up, failover, read_only, read_write, failback, remove, rehome, outputs
-    ):  # fmt: skip
-        command.add_argument(
-            "--outputs",
-            type=Path,
-            default=OUTPUTS_FILE,
-            help="what is deployed: every stack's outputs as `ops up` saved them (default: "
-            "%(default)s); failover reads the Pulumi backend only when this file does not exist",
-        )
-    args = parser.parse_args(argv)
 
+    destroy = command(
+        "destroy",
+        commands.destroy,
+        "destroy stacks in reverse deploy order, data included",
+        "Asks for the stack names to be typed, or takes --yes with --stack for each. To take "
+        "one region out of a live deployment use `remove-region` instead.",
+    )
+    backend(destroy)
+    yes(destroy, "destroying (needs --stack)")
+    destroy.add_argument("--stack", action="append", help="a stack to destroy (repeatable)")
+
+    outputs = command(
+        "outputs",
+        commands.outputs,
+        "save every deployed stack's outputs (ops up does it after deploying)",
+        "When the outputs file was lost or is stale; copy it out of the home region.",
+    )
+    backend(outputs)
+
+    drift = command(
+        "drift",
+        commands.drift,
+        "`pulumi refresh --preview-only` of every deployed stack",
+        "On a schedule: names what was changed outside Pulumi. Exits 4 on drift.",
+    )
+    backend(drift)
+
+    remove = command(
+        "remove-region",
+        commands.remove_region,
+        "take a member region out of the deployment and destroy its stack",
+        "Edits the stack files that name STACK, deploys those stacks (replication, secret "
+        "replica and peering to STACK go; none of their data), destroys STACK and deletes its "
+        "file. --dry-run shows the diff and changes nothing.",
+    )
+    backend(remove)
+    yes(remove, "applying")
+    remove.add_argument("stack", help="the member stack to remove")
+    remove.add_argument("--dry-run", action="store_true", help="show the diff, change nothing")
+
+    rehome = command(
+        "rehome",
+        commands.rehome,
+        "the home region is lost for good: a surviving stack takes ownership",
+        "After `ops failover --to STACK --unplanned`. Imports the global cluster into STACK's "
+        "state and rewrites the stack files; changes nothing in AWS. Then `diff` and `up`.",
+    )
+    backend(rehome)
+    yes(rehome, "changing state")
+    rehome.add_argument("--to", required=True, help="the surviving stack that takes ownership")
+
+    status = command(
+        "status",
+        commands.status,
+        "each region's health, the writer, the control record and replication lags",
+        "From the saved outputs alone; every probe bounded, every failure reported.",
+    )
+    backend(status)
+    status.add_argument("--json", action="store_true", help="print one JSON document")
+
+    failover = command(
+        "failover",
+        commands.failover,
+        "move writes to another region: read-only, Aurora promotion, writes reopen",
+        "--planned while every region is healthy (no data loss); --unplanned when the writer's "
+        "region is down (writes not yet replicated are lost). No stack file changes.",
+    )
+    backend(failover)
+    failover.add_argument("--to", required=True, help="stack or region to promote")
+    kind = failover.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--planned", action="store_true", help="switchover, waits for zero lag")
+    kind.add_argument("--unplanned", action="store_true", help="failover, allows data loss")
+    failover.add_argument(
+        "--max-lag-ms", type=float, default=0.0, help="planned: the lag to wait for (default 0)"
+    )
+
+    failback = command(
+        "failback",
+        commands.failover,
+        "after an unplanned failover, once the old region is back: writes go home again",
+        "Checks that AWS re-added the old writer's cluster to the global database, waits for "
+        "every region to be healthy and the lag to drain, switches over (no data loss) and "
+        "points the control record at it.",
+    )
+    backend(failback)
+    failback.add_argument("--to", required=True, help="the stack or region to give the writer")
+    failback.add_argument(
+        "--max-lag-ms", type=float, default=0.0, help="the lag to wait for (default 0)"
+    )
+
+    read_only = command(
+        "read-only",
+        commands.failover,
+        "stop accepting writes everywhere",
+        "The first step of a failover, or on its own while the writer is in doubt: every "
+        "write API answers 503 READ_ONLY; reads go on.",
+    )
+    backend(read_only)
+    read_only.add_argument("--via", required=True, help="a reachable stack or region")
+
+    read_write = command(
+        "read-write",
+        commands.failover,
+        "leave read-only mode: writes go to the region that holds Aurora's writer",
+        "After `read-only`, once the writer is known to be healthy.",
+    )
+    backend(read_write)
+    read_write.add_argument("--via", required=True, help="a reachable stack or region")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command; returns the exit code.
+
+    What an operator can fix (bad config, no Pulumi CLI, no credentials, an unreachable
+    backend or region) is one line on stderr and exit code 2, never a traceback.
+    """
+    args = parser().parse_args(argv)
     try:
-        stacks = read_stack_files(args.dir)
-        if args.command == "order":
-            order = deploy_order(
-                {n: f.settings for n, f in stacks.items()}, deployed=deployed.load_outputs()
+        return int(args.run(args))
+    except EXPECTED as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", code=130)
+    except Exception as error:
+        message = _known(error)
+        if message is None:
+            raise
+        return _fail(message)
+
+
+def _known(error: Exception) -> str | None:
+    """A one-line message for failures outside the program's control, else None."""
+    kind = f"{type(error).__module__}.{type(error).__name__}"
+    if kind.startswith("botocore.exceptions."):
+        if type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+            return (
+                "no AWS credentials: set AWS_PROFILE or the AWS_* variables (check with "
+                "`aws sts get-caller-identity`) and run again"
             )
-            print("\n".join(step.label for step in order))
-        elif args.command == "build":
-            for name, path in build_archives().items():
-                print(f"{name}: {path} ({path.stat().st_size} bytes)")
-        elif args.command == "plan":
-            # The program references the archives; the plan fails on a path that is missing.
-            build_archives()
-            outputs_by_stack = deployed.load_outputs(args.outputs)
-            deployed.check_ownership(stacks, outputs_by_stack)
-            result = simulate_deployment(stacks, deployed=outputs_by_stack)
-            print(
-                json.dumps(result.to_json(), indent=2, sort_keys=True)
-                if args.json
-                else render_tree(result)
-            )
-        elif args.command == "diff":
-            return run_diff(args, stacks)
-        else:
-            from ops import deploy
-
-            workspace = deploy.AutomationWorkspace(args.dir, args.organization)
-            if args.command == "up":
-                run_up(args, stacks, workspace)
-            elif args.command == "destroy":
-                deploy.destroy(stacks, workspace, destroyed=deployed.forget_stack)
-            elif args.command == "remove-region":
-                run_remove_region(args, workspace)
-            elif args.command == "rehome":
-                run_rehome(args, workspace)
-            elif args.command == "outputs":
-                deploy.save_outputs(stacks, workspace.outputs, args.outputs)
-                print(f"saved the outputs of {len(stacks)} stacks to {args.outputs}")
-            else:
-                saved = args.outputs.exists()
-                outputs_by_stack = (
-                    json.loads(args.outputs.read_text())
-                    if saved
-                    else {name: workspace.outputs(name) for name in stacks}
-                )
-                run_failover(args, outputs_by_stack)
-    except (ConfigError, DeploymentError, SimulationError, BuildError, FailoverError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return f"AWS: {error}"
+    if kind.startswith("pulumi.automation.errors."):
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        detail = next((line for line in reversed(lines) if "error" in line.lower()), None)
+        return f"pulumi: {(detail or (lines[-1] if lines else kind)).strip()}"
+    if isinstance(error, FileNotFoundError) and "pulumi" in str(error):
+        return "the Pulumi CLI is not on PATH: install it and run again"
+    return None
 
 
-def run_diff(args: argparse.Namespace, stacks: dict[str, StackFile]) -> int:
-    """`ops diff`: the plan of the working tree against what is deployed; 3 on data loss."""
-    build_archives()
-    outputs_by_stack = deployed.load_outputs(args.outputs)
-    if args.against:
-        before = plan_at_revision(args.against, args.dir)
-        # Every stack of that revision counts as deployed, with the outputs it planned.
-        deployed_resources = {n: s["resources"] for n, s in before["stacks"].items()}
-        outputs_by_stack = {n: s["outputs"] for n, s in before["stacks"].items()}
-    else:
-        deployed_resources = deployed.load_resources(args.outputs.parent / PLAN_FILE.name)
-        deployed.check_ownership(stacks, outputs_by_stack)
-    plan = simulate_deployment(stacks, deployed=outputs_by_stack).to_json()
-    diffs = deployment_changes(deployed_resources, plan)
-    if args.json:
-        print(json.dumps([d.to_json() for d in diffs], indent=2, sort_keys=True))
-    else:
-        print(render(diffs))
-    return 3 if refused(diffs) else 0
-
-
-def plan_at_revision(revision: str, directory: Path) -> dict:
-    """`ops plan --json` of another git revision, run from a temporary worktree."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "tree"
-        git = ["git", "-C", str(directory)]
-        added = subprocess.run(
-            [*git, "worktree", "add", "--detach", str(tree), revision],
-            capture_output=True,
-            text=True,
-        )
-        if added.returncode != 0:
-            raise DeploymentError(f"git revision {revision}: {added.stderr.strip()}")
-        try:
-            ran = subprocess.run(
-                [sys.executable, "-m", "ops", "plan", "--json"],
-                cwd=tree,
-                capture_output=True,
-                text=True,
-            )
-            if ran.returncode != 0:
-                raise DeploymentError(f"the plan of {revision} failed: {ran.stderr.strip()}")
-            return dict(json.loads(ran.stdout))
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
-
-
-def run_up(
-    args: argparse.Namespace, stacks: dict[str, StackFile], workspace: AutomationWorkspace
-) -> None:
-    """`ops up`: refuse offline what would lose data, then preview and apply pass by pass,
-    recording each applied pass and, at the end, every stack's outputs."""
-    from ops import deploy
-
-    outputs_by_stack = deployed.load_outputs(args.outputs)
-    deployed.check_ownership(stacks, outputs_by_stack)
-    plan_file = args.outputs.parent / PLAN_FILE.name
-    build_archives()
-    result = simulate_deployment(stacks, deployed=outputs_by_stack)
-    deployed_resources = deployed.load_resources(plan_file)
-    orphans = sorted(set(deployed_resources) - set(stacks))
-    if orphans:
-        raise DeploymentError(
-            f"{', '.join(orphans)} deployed but without a stack file: `ops up` never destroys "
-            "a stack. Restore the file, then `python -m ops remove-region STACK` to remove it"
-        )
-    diffs = deployment_changes(deployed_resources, result.to_json())
-    only = set(args.stack) if args.stack else None
-    blocked = [
-        (label, c)
-        for label, c in refused(diffs, args.allow_data_loss)
-        if only is None or label.split(" ")[0] in only
-    ]
-    if blocked:
-        raise deploy.DataLossRefused(blocked)
-    simulated = {(step.stack, step.converge): r for step, r in result.passes}
-
-    def applied(step: Pass) -> None:
-        pass_result = simulated.get((step.stack, step.converge)) or result.stacks[step.stack]
-        resources = [r.to_json() for r in pass_result.resources]
-        deployed.record_pass(step.stack, step.label, resources, plan_file)
-
-    deploy.up(
-        stacks,
-        workspace,
-        build=lambda: None,
-        allow_data_loss=args.allow_data_loss,
-        only=only,
-        applied=applied,
-    )
-    existing = {name: f for name, f in stacks.items() if workspace.exists(name)}
-    deploy.save_outputs(existing, workspace.outputs, args.outputs)
-
-
-def run_remove_region(args: argparse.Namespace, workspace: AutomationWorkspace) -> None:
-    """`ops remove-region STACK`: asks first unless --yes, then records what it applied."""
-    from ops.regions import remove_region
-
-    plan_file = args.outputs.parent / PLAN_FILE.name
-
-    def confirm(referencing: list[str]) -> bool:
-        print(
-            f"{args.stack} will be destroyed with its data (its Aurora cluster leaves the global "
-            f"cluster; its table replica, lake bucket, keys and secrets go). First "
-            f"{', '.join(referencing) or 'no stack'} will stop replicating and peering to it."
-        )
-        if args.yes:
-            return True
-        if not sys.stdin.isatty():
-            raise DeploymentError("no terminal to ask on: run again with --yes")
-        return input(f"Type {args.stack} to go on: ").strip() == args.stack
-
-    build_archives()
-    updated = remove_region(
-        args.dir, args.stack, workspace, confirm=confirm, outputs_file=args.outputs
-    )
-    # What the updated stacks now hold, as `ops up` would have recorded it.
-    stacks = read_stack_files(args.dir)
-    result = simulate_deployment(stacks, deployed=deployed.load_outputs(args.outputs))
-    for name in updated:
-        resources = [r.to_json() for r in result.stacks[name].resources]
-        deployed.record_pass(name, name, resources, plan_file)
-    deploy_outputs = {name: workspace.outputs(name) for name in stacks if workspace.exists(name)}
-    deployed.save_outputs(deploy_outputs, args.outputs)
-    print(f"{args.stack} removed; {', '.join(updated) or 'no stack'} updated")
-
-
-def run_rehome(args: argparse.Namespace, workspace: AutomationWorkspace) -> None:
-    """`ops rehome --to STACK`: asks first unless --yes."""
-    from ops.rehome import rehome
-
-    outputs_by_stack = deployed.load_outputs(args.outputs)
-    if not outputs_by_stack:
-        raise DeploymentError(f"{args.outputs} is missing: rehoming reads the lost stack there")
-    print(
-        f"{args.to} becomes the home stack: its state takes the Aurora global cluster, and the "
-        "stack files are rewritten. Nothing in AWS changes."
-    )
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise DeploymentError("no terminal to ask on: run again with --yes")
-        if input(f"Type {args.to} to go on: ").strip() != args.to:
-            raise DeploymentError("stopped before changing anything")
-    lost = rehome(args.dir, args.to, workspace, outputs_by_stack, args.outputs)
-    print(f"{args.to} is the home stack in place of {lost}; now `ops diff`, then `ops up`")
-
-
-def run_failover(args: argparse.Namespace, outputs: dict[str, dict[str, object]]) -> None:
-    """Read-only mode or a promotion, against the deployed stacks' outputs."""
-    import boto3
-
-    from ops.failover import AuroraGlobalDatabase, ControlStore, Failover, topology_from_outputs
-
-    topology = topology_from_outputs(outputs)
-    # Everything is done from the region that survives: the target, or the one named.
-    region = topology.target(
-        args.to if args.command in ("failover", "failback") else args.via
-    ).region
-    database = AuroraGlobalDatabase(
-        topology.global_cluster_id, region, lambda service, r: boto3.client(service, region_name=r)
-    )
-    control = ControlStore(boto3.client("dynamodb", region_name=region), topology.table_name)
-    failover = Failover(topology, database, control, max_lag_ms=getattr(args, "max_lag_ms", 0.0))
-    if args.command == "read-only":
-        failover.read_only()
-    elif args.command == "read-write":
-        failover.read_write()
-    elif args.command == "failback":
-        failover.failback(args.to)
-    else:
-        failover.promote(args.to, planned=args.planned)
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

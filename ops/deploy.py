@@ -7,6 +7,7 @@ the order and the calls are tested against recording and simulated workspaces in
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ def up(
     allow_data_loss: Collection[str] = (),
     only: Iterable[str] | None = None,
     applied: Callable[[Pass], None] = lambda step: None,
+    confirm: Callable[[Pass, list[Change]], bool] = lambda step, changes: True,
 ) -> list[Pass]:
     """Build the Lambda archives, then preview and deploy every pass in order.
 
@@ -75,24 +77,71 @@ def up(
     a region never drops it for the regions already there. Each pass is previewed first, and
     refused (nothing of it applied) when it would delete or replace a stateful resource that
     is not in ``allow_data_loss``. ``only`` limits the run to some stacks, each checked to
-    reference only deployed stacks. ``applied`` is told of each pass once it is applied.
-    Returns the passes run.
+    reference only deployed stacks. ``confirm`` sees each pass's preview and may stop the
+    run before that pass. ``applied`` is told of each pass once it is applied. Returns the
+    passes run.
     """
     build()
     settings = {name: f.settings for name, f in stacks.items()}
     order = deploy_order(settings, deployed=[name for name in stacks if workspace.exists(name)])
     if only is not None:
         order = _only(order, set(only), settings, workspace)
-    passes = []
+    passes: list[Pass] = []
     for step in order:
         changes = workspace.preview(step.stack, skip_replicas=step.skip_replicas)
         blocked = refused([PassDiff(step.stack, step.label, changes)], allow_data_loss)
         if blocked:
             raise DataLossRefused(blocked)
+        if not confirm(step, changes):
+            raise DeploymentError(
+                f"stopped before {step.label}: nothing of it was applied"
+                + (f"; {', '.join(p.label for p in passes)} were" if passes else "")
+            )
         workspace.up(step.stack, skip_replicas=step.skip_replicas)
         applied(step)
         passes.append(step)
     return passes
+
+
+@dataclass(frozen=True)
+class PassPreview:
+    """One pass as `ops preview` shows it: from `pulumi preview`, or from the offline plan
+    when a stack it needs is not deployed yet (a preview of it would fail)."""
+
+    step: Pass
+    changes: list[Change]
+    # Why the offline plan stands in for `pulumi preview`; None for a real preview.
+    offline: str | None = None
+
+
+def preview(
+    stacks: dict[str, StackFile],
+    workspace: Workspace,
+    offline: Callable[[Pass], list[Change]],
+) -> list[PassPreview]:
+    """`pulumi preview` of every pass in deploy order, changing nothing.
+
+    A pass whose stack, or a stack it references, is not deployed yet cannot be previewed by
+    Pulumi (a StackReference to a missing stack fails): ``offline`` gives its changes from the
+    offline plan instead, and the pass says so.
+    """
+    settings = {name: f.settings for name, f in stacks.items()}
+    existing = {name for name in stacks if workspace.exists(name)}
+    previews = []
+    for step in deploy_order(settings, deployed=existing):
+        needed = [step.stack] + [
+            short
+            for short in (r.rsplit("/", 1)[-1] for r in settings[step.stack].referenced_stacks())
+            if short not in step.skip_replicas
+        ]
+        missing = [name for name in needed if name not in existing]
+        if missing:
+            why = f"{', '.join(missing)} not deployed yet"
+            previews.append(PassPreview(step, offline(step), why))
+        else:
+            changes = workspace.preview(step.stack, skip_replicas=step.skip_replicas)
+            previews.append(PassPreview(step, changes))
+    return previews
 
 
 def _only(
@@ -146,6 +195,15 @@ class AutomationWorkspace:
     directory: Path
     organization: str
 
+    def __post_init__(self) -> None:
+        if shutil.which("pulumi") is None:
+            raise DeploymentError(
+                "the Pulumi CLI is not on PATH; this command drives it through the Automation "
+                "API. Install it (https://www.pulumi.com/docs/iac/download-install/), log in to "
+                "your backend (`pulumi login`), and run again. `ops plan` and `ops diff` need "
+                "neither"
+            )
+
     def _select(self, stack: str, env: dict[str, str], *, create: bool = False) -> Any:
         # Only `up` may create a stack: reading or destroying a missing one is an error, not
         # an empty new stack.
@@ -164,12 +222,13 @@ class AutomationWorkspace:
             ) from None
 
     def exists(self, stack: str) -> bool:
-        """Whether the backend has the stack."""
+        """Whether the stack is deployed: it is in the backend and exports its outputs (a
+        stack created by a preview or a failed first `up` exports nothing, and a reference to
+        it would fail)."""
         try:
-            self._select(stack, {})
+            return bool(self._select(stack, {}).outputs())
         except DeploymentError:
             return False
-        return True
 
     def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
         """`pulumi preview --refresh` of one pass, as the changes it would make."""
@@ -190,6 +249,12 @@ class AutomationWorkspace:
     def destroy(self, stack: str) -> None:
         """`pulumi destroy` on one stack, streaming its output."""
         self._select(stack, {}).destroy(on_output=print)
+
+    def drift(self, stack: str) -> list[Change]:
+        """`pulumi refresh --preview-only`: what differs between the cloud and the state."""
+        events: list[Any] = []
+        self._select(stack, {}).preview_refresh(on_event=events.append)
+        return drift_from_events(events)
 
     def unprotect_all(self, stack: str) -> None:
         """`pulumi state unprotect --all`: a removed region's own resources may go."""
@@ -266,4 +331,25 @@ def changes_from_events(events: Iterable[Any]) -> list[Change]:
         if op is None or (found.get(meta.urn) and found[meta.urn].op == REPLACE):
             continue
         found[meta.urn] = Change(meta.urn, meta.type, op, tuple(meta.diffs or ()))
+    return list(found.values())
+
+
+def drift_from_events(events: Iterable[Any]) -> list[Change]:
+    """The resources a refresh preview found changed or gone, from its engine events.
+
+    A refresh step carries the properties that differ between the state and the cloud in
+    ``diffs``; a resource deleted outside Pulumi shows as a delete.
+    """
+    found: dict[str, Change] = {}
+    for event in events:
+        pre = getattr(event, "resource_pre_event", None)
+        if pre is None:
+            continue
+        meta = pre.metadata
+        op = getattr(meta.op, "value", str(meta.op))
+        diffs = tuple(meta.diffs or ()) or tuple(meta.detailed_diff or ())
+        if op in ("delete", "discard"):
+            found[meta.urn] = Change(meta.urn, meta.type, DELETE)
+        elif op in ("refresh", "update") and diffs:
+            found[meta.urn] = Change(meta.urn, meta.type, UPDATE, diffs)
     return list(found.values())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,11 @@ def _write(path: Path, document: Mapping[str, Any]) -> None:
 
 def load_outputs(path: Path = OUTPUTS_FILE) -> dict[str, dict[str, Any]]:
     """Every deployed stack's outputs; empty when nothing has been deployed."""
-    return _read(path)
+    document = _read(path)
+    for stack, outputs in document.items():
+        if not isinstance(outputs, dict):
+            raise DeploymentError(f"{path}: the outputs of {stack} are not an object")
+    return document
 
 
 def save_outputs(outputs: Mapping[str, Mapping[str, Any]], path: Path = OUTPUTS_FILE) -> None:
@@ -50,9 +55,20 @@ def save_outputs(outputs: Mapping[str, Mapping[str, Any]], path: Path = OUTPUTS_
     _write(path, outputs)
 
 
+def _plan_entries(path: Path) -> dict[str, dict[str, Any]]:
+    document = _read(path)
+    for stack, entry in document.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("resources"), list):
+            raise DeploymentError(
+                f"{path}: {stack} is not what `ops up` records (a pass and its resources); "
+                "restore the file from its copy"
+            )
+    return document
+
+
 def load_resources(path: Path = PLAN_FILE) -> dict[str, list[dict[str, Any]]]:
     """Every deployed stack's resources as of the last pass applied to it."""
-    return {stack: entry["resources"] for stack, entry in _read(path).items()}
+    return {stack: entry["resources"] for stack, entry in _plan_entries(path).items()}
 
 
 def record_pass(
@@ -60,8 +76,17 @@ def record_pass(
 ) -> None:
     """Remember what one applied pass left in its stack."""
     document = _read(path)
-    document[stack] = {"pass": label, "resources": list(resources)}
+    document[stack] = {
+        "pass": label,
+        "appliedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        "resources": list(resources),
+    }
     _write(path, document)
+
+
+def applied_at(path: Path = PLAN_FILE) -> dict[str, str]:
+    """When `ops up` last applied a pass to each deployed stack (UTC, ISO 8601)."""
+    return {stack: str(entry.get("appliedAt", "")) for stack, entry in _plan_entries(path).items()}
 
 
 def forget_stack(stack: str, *paths: Path) -> None:

@@ -171,7 +171,7 @@ def test_ops_up_records_what_it_applied_and_ops_diff_then_shows_nothing(
     outputs = tmp_path / "deployment" / "outputs.json"
 
     # When `ops up` deploys them
-    assert main(["--dir", str(directory), "up", "--outputs", str(outputs)]) == 0
+    assert main(["--dir", str(directory), "up", "--yes", "--outputs", str(outputs)]) == 0
 
     # Then every stack's outputs and the resources of its last pass are saved
     assert set(json.loads(outputs.read_text())) == {"primary", "secondary-1"}
