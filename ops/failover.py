@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from functions.orders import read_model
 from functions.orders.aws import DynamoControlSource
+from functions.orders.control import check as check_control_record
 from functions.orders.ports import ControlRecord, ControlUnavailable, Mode
 from functions.orders.read_model import CONTROL_MODE, CONTROL_PRIMARY_REGION, CONTROL_WRITE_URL
 
@@ -111,7 +112,9 @@ class ControlStore:
         return DynamoControlSource(self._dynamodb, self._table).current()
 
     def write(self, record: ControlRecord) -> None:
-        """Replace the control record."""
+        """Replace the control record; MalformedControlRecord (a ValueError) if no reader could
+        use it, and then the record in the table stays as it was."""
+        check_control_record(record)
         item = {k: {"S": v} for k, v in read_model.control_key().items()}
         item[CONTROL_PRIMARY_REGION] = {"S": record.primary_region}
         item[CONTROL_MODE] = {"S": record.mode.value}

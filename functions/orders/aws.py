@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.orders import read_model
+from functions.orders import control, read_model
 from functions.orders.domain import OrderRequest
 from functions.orders.errors import PaymentNotConfigured, TransientError
 from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
@@ -21,17 +22,13 @@ from functions.orders.ports import (
     ControlRecord,
     ControlSource,
     ControlUnavailable,
-    Mode,
     PrimaryUnreachable,
     Relayed,
     StartOutcome,
     WritePathMisconfigured,
 )
-from functions.orders.read_model import (
-    CONTROL_MODE,
-    CONTROL_PRIMARY_REGION,
-    CONTROL_WRITE_URL,
-)
+
+_log = logging.getLogger(__name__)
 
 
 class DynamoControlSource:
@@ -56,13 +53,11 @@ class DynamoControlSource:
                 raise ControlUnavailable("no control record and no PRIMARY_REGION")
             return self._fallback
         try:
-            return ControlRecord(
-                primary_region=item[CONTROL_PRIMARY_REGION]["S"],
-                write_url=item.get(CONTROL_WRITE_URL, {}).get("S"),
-                mode=Mode(item.get(CONTROL_MODE, {}).get("S", Mode.NORMAL.value)),
-            )
-        except (KeyError, ValueError) as exc:
-            raise ControlUnavailable(f"malformed control record: {exc}") from exc
+            return control.from_item(item)
+        except control.MalformedControlRecord as exc:
+            # Unusable, so no write is accepted (503); an operator must fix the record.
+            _log.error("%s; fix it with `python -m ops failover` or `ops read-only`", exc)
+            raise
 
 
 class CachedControlSource:

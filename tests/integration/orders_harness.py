@@ -6,6 +6,8 @@ Fixtures here are imported by name into the test modules that use them.
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ import pytest
 from moto import mock_aws
 
 from functions.orders import read_model
+from tests.support.tls import authority
 
 PRIMARY, SECONDARY = "eu-west-1", "us-east-1"
 TABLE = "orders-global"
@@ -97,10 +100,29 @@ class StandIn:
 
 
 @contextmanager
+def trusting_the_test_authority() -> Iterator[None]:
+    """Clients in this process trust the test authority's certificates (and nothing else)."""
+    before = os.environ.get("SSL_CERT_FILE")
+    os.environ["SSL_CERT_FILE"] = str(authority().ca_file)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SSL_CERT_FILE"]
+        else:
+            os.environ["SSL_CERT_FILE"] = before
+
+
+@contextmanager
 def serve(responder: Responder) -> Iterator[StandIn]:
-    """Run a stand-in in a thread for the duration of the block."""
+    """Run a stand-in over https://127.0.0.1 in a thread for the duration of the block.
+
+    TLS, as every URL the control record names is https://; clients trust the stand-in's
+    certificate for the duration of the block.
+    """
     stand_in = StandIn(responder)
     lock = threading.Lock()
+    tls = authority().server_context()
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, method: str) -> None:
@@ -131,13 +153,23 @@ def serve(responder: Responder) -> Iterator[StandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class TlsServer(ThreadingHTTPServer):
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            # In the request's own thread, so a slow handshake holds up no other client.
+            try:
+                request = tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+            super().finish_request(request, client_address)
+
+    server = TlsServer(("127.0.0.1", 0), Handler)
     stand_in.server = server
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    stand_in.url = f"https://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield stand_in
+        with trusting_the_test_authority():
+            yield stand_in
     finally:
         server.shutdown()
         server.server_close()

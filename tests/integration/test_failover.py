@@ -326,3 +326,26 @@ def test_read_write_reopens_writes_toward_the_region_that_holds_the_writer(
     # Then they go to the secondary, which holds Aurora's writer now
     assert record == ControlRecord("eu-west-1", "https://b.example/internal/orders", Mode.NORMAL)
     assert control.read() == record
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ControlRecord("", "https://b.example/internal/orders", Mode.NORMAL),
+        ControlRecord("eu-west-1", "http://b.example/internal/orders", Mode.NORMAL),
+        ControlRecord("eu-west-1", "b.example/internal/orders", Mode.NORMAL),
+        ControlRecord("eu-west-1", "https://b.example/internal/orders", 1),  # type: ignore[arg-type]
+        ControlRecord("eu-west-1", "https://b.example/internal/orders", True),  # type: ignore[arg-type]
+        ControlRecord("unknown", "https://b.example/internal/orders", Mode.NORMAL),
+    ],
+)
+def test_the_failover_tools_refuse_to_write_a_malformed_control_record(
+    control: ControlStore, record: ControlRecord
+) -> None:
+    # Given the control record naming us-east-1, writes open
+    before = control.read()
+    # When a tool is asked to write a record no reader could use
+    with pytest.raises(ValueError, match="malformed control record"):
+        control.write(record)
+    # Then it is refused and the record in the table is unchanged
+    assert control.read() == before

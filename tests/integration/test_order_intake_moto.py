@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from functions.order_intake import handler as intake
+from functions.orders import read_model
 from functions.orders.domain import order_id_for
 from tests.integration.orders_harness import (
     PRIMARY,
@@ -142,7 +143,7 @@ def test_a_new_primary_answering_5xx_gets_the_records_again(home: str) -> None:
 
 def test_an_unreachable_new_primary_gets_the_records_again(home: str) -> None:
     # Given a control record naming a write URL where nothing listens
-    put_control(HOME, NEW_PRIMARY, f"http://127.0.0.1:{free_port()}/internal/orders")
+    put_control(HOME, NEW_PRIMARY, f"https://127.0.0.1:{free_port()}/internal/orders")
     # When the intake takes two records / Then both are retried, nothing started at home
     assert retried(intake.handler(order_requested("k-1", "k-2"), None)) == ["k-1", "k-2"]
     assert sagas_started_at_home(home) == []
@@ -228,3 +229,29 @@ def test_keys_and_messages_the_api_would_refuse_start_nothing_and_are_not_retrie
     # Then nothing is delivered again (no retry makes them valid) and no saga started
     assert retried(result) == []
     assert sagas_started_at_home(home) == []
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [{"mode": {"N": "0"}}, {"primaryRegion": {"S": ""}}, {"writeUrl": {"S": "http://x/y"}}],
+)
+def test_a_malformed_control_record_starts_nothing_sends_nothing_and_is_retried(
+    home: str, attributes: dict[str, Any]
+) -> None:
+    # Given a control record naming the new primary, with one attribute wrong
+    with serve(new_primary_accepts) as primary:
+        item = {k: {"S": v} for k, v in read_model.control_key().items()}
+        item.update(
+            {
+                "primaryRegion": {"S": NEW_PRIMARY},
+                "mode": {"S": "normal"},
+                "writeUrl": {"S": f"{primary.url}/internal/orders"},
+                **attributes,
+            }
+        )
+        boto3.client("dynamodb", region_name=HOME).put_item(TableName=TABLE, Item=item)
+        # When the intake takes a record
+        result = intake.handler(order_requested("k-1"), None)
+    # Then it waits for a usable record: delivered again, nothing started, nothing forwarded
+    assert retried(result) == ["k-1"]
+    assert sagas_started_at_home(home) == [] and primary.requests == []

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from functions.orders import read_model
 from functions.orders.domain import order_id_for
 from functions.write_api import handler as write_api
 from tests.integration.orders_harness import (
@@ -183,7 +184,7 @@ def test_a_secondary_whose_primary_is_down_answers_503_read_only(
 ) -> None:
     # Given a control record naming a write URL where nothing listens
     deploy_region(SECONDARY, monkeypatch)
-    put_control(SECONDARY, PRIMARY, f"http://127.0.0.1:{free_port()}/internal/orders")
+    put_control(SECONDARY, PRIMARY, f"https://127.0.0.1:{free_port()}/internal/orders")
     # When an order is posted
     answer = post(BODY)
     # Then read-only with Retry-After
@@ -249,7 +250,7 @@ def test_async_mode_puts_order_requested_on_the_local_bus(
     deploy_region(
         SECONDARY, monkeypatch, WRITE_MODE="async", EVENT_BUS_NAME="orders", PRIMARY_REGION=PRIMARY
     )
-    put_control(SECONDARY, PRIMARY, "http://127.0.0.1:9/internal/orders")
+    put_control(SECONDARY, PRIMARY, "https://127.0.0.1:9/internal/orders")
     # When an order is posted
     answer = post(BODY)
     # Then 202, and the event on the bus carries the key, the order id and the request
@@ -350,3 +351,57 @@ def test_a_body_with_an_unpaired_surrogate_is_a_400_not_a_crash(
     assert answer["statusCode"] == 400
     assert answer["json"]["error"]["code"] == "INVALID_JSON"
     assert executions(PRIMARY, arn) == []
+
+
+# What is wrong with a control record -> (its attributes, what the log line must name).
+MALFORMED_CONTROL: dict[str, tuple[dict[str, Any], str]] = {
+    "mode stored as a number": ({"mode": {"N": "0"}}, "mode must be a string"),
+    "mode stored as a boolean": ({"mode": {"BOOL": True}}, "mode must be a string"),
+    "an empty primaryRegion": ({"primaryRegion": {"S": ""}}, "primaryRegion"),
+    "a writeUrl that is not https": (
+        {"writeUrl": {"S": "http://127.0.0.1:9/internal/orders"}},
+        "writeUrl must be an https:// URL",
+    ),
+    "a writeUrl that is no URL": (
+        {"writeUrl": {"S": "primary/internal/orders"}},
+        "writeUrl must be an https:// URL",
+    ),
+}
+
+
+def put_control_item(region: str, primary: str, write_url: str, **attributes: Any) -> None:
+    """A control item as `ops failover` writes it, with some attributes replaced."""
+    item = {k: {"S": v} for k, v in read_model.control_key().items()}
+    item.update(
+        {"primaryRegion": {"S": primary}, "mode": {"S": "normal"}, "writeUrl": {"S": write_url}}
+    )
+    item.update(attributes)
+    boto3.client("dynamodb", region_name=region).put_item(TableName=TABLE, Item=item)
+
+
+@pytest.mark.parametrize("where", ["primary", "secondary"])
+@pytest.mark.parametrize("problem", sorted(MALFORMED_CONTROL))
+def test_a_malformed_control_record_is_read_only_with_a_log_line_saying_why(
+    where: str,
+    problem: str,
+    moto_static: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a control record with one attribute wrong, read in the primary or in a secondary
+    # whose primary stand-in would accept the write
+    attributes, named = MALFORMED_CONTROL[problem]
+    with serve(lambda r: (202, {"orderId": order_id_for("key-1")})) as primary:
+        region = PRIMARY if where == "primary" else SECONDARY
+        arn = deploy_region(region, monkeypatch)
+        put_control_item(region, PRIMARY, f"{primary.url}/internal/orders", **attributes)
+        # When an order is posted
+        answer = post(BODY)
+    # Then the write is refused as in read-only mode, nothing started, nothing forwarded
+    assert answer["statusCode"] == 503
+    assert answer["json"]["error"]["code"] == "READ_ONLY"
+    assert int(answer["headers"]["retry-after"]) > 0
+    assert executions(region, arn) == [] and primary.requests == []
+    # And an error in the log says what is wrong with the record
+    [line] = [r for r in caplog.records if "malformed control record" in r.getMessage()]
+    assert line.levelname == "ERROR" and named in line.getMessage()
