@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan test lint format build up destroy bench clean
+.PHONY: install plan diff preview test lint format build up destroy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,26 +20,33 @@ plan: $(STAMP) ## the offline plan of every stack, in deploy order (no cloud acc
 test: $(STAMP) ## every suite: infra, unit, integration (starts its own PostgreSQL), policy
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff, ruff format, mypy, and actionlint on every workflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy components ops functions
+	$(BIN)/actionlint
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+diff: $(STAMP) ## what `ops up` would change, pass by pass, against what is deployed (offline)
+	$(BIN)/python -m ops diff
+
+preview: $(STAMP) ## `pulumi preview` of every pass in order (needs the Pulumi CLI and AWS credentials)
+	$(BIN)/python -m ops preview --diff
+
 build: $(STAMP) ## the Lambda archives under build/lambda (ops plan and ops up run it first)
 	$(BIN)/python -m ops build
 
-up: $(STAMP) ## deploy every stack in order (needs the Pulumi CLI and AWS credentials)
+up: $(STAMP) ## preview, confirm and deploy every pass in order (needs the Pulumi CLI and AWS credentials)
 	$(BIN)/python -m ops up
 
-destroy: $(STAMP) ## destroy every stack in reverse order
+destroy: $(STAMP) ## destroy the stacks typed at the prompt, in reverse order
 	$(BIN)/python -m ops destroy
 
 bench: $(STAMP)
 	$(BIN)/python bench/plan.py
 
-clean:
+clean: ## build output and caches; never deployment/, which says what is deployed
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
