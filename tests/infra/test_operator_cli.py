@@ -199,3 +199,27 @@ def test_every_command_says_what_it_is_for_in_its_help() -> None:
     sub = next(a for a in parser()._actions if a.dest == "command")
     for name, command in sub.choices.items():  # type: ignore[attr-defined]
         assert command.description and len(command.description) > 60, name
+
+
+def test_failover_commands_need_only_the_outputs_file_not_the_stack_files(
+    tmp_path: Path, example_deployment: Any
+) -> None:
+    # Given a half-edited stack file, and the outputs `ops up` saved
+    (tmp_path / "Pulumi.primary.yaml").write_text("config:\n  active-active:role: [\n")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({n: s.outputs for n, s in example_deployment.stacks.items()}))
+
+    # When an operator closes writes, with no AWS credentials on this machine
+    done = subprocess.run(
+        [sys.executable, "-m", "ops", "--dir", str(tmp_path), "read-only", "--via", "secondary",
+         "--outputs", str(outputs)],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true"},
+    )  # fmt: skip
+
+    # Then the stack file was never read: it got as far as AWS, and says what is missing
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: no AWS credentials: set AWS_PROFILE or the AWS_* variables (check with "
+        "`aws sts get-caller-identity`) and run again"
+    )
