@@ -65,6 +65,17 @@ class Topology:
 
 def topology_from_outputs(outputs: Mapping[str, Mapping[str, Any]]) -> Topology:
     """The failover's view of a deployment, from each stack's exported outputs."""
+    if not outputs:
+        raise FailoverError("the outputs name no deployed stack: run `python -m ops outputs`")
+    needed = ("region", "dbClusterArn", "internalWriteUrl", "globalClusterId", "tableName")
+    for stack, out in outputs.items():
+        missing = [key for key in needed if not isinstance(out, Mapping) or key not in out]
+        if missing:
+            raise FailoverError(
+                f"the saved outputs of {stack} lack {', '.join(missing)}: the file is not what "
+                "`ops up` wrote, or the stack was not fully deployed; refresh it with "
+                "`python -m ops outputs`"
+            )
     regions = {
         stack: RegionTarget(
             stack=stack,
