@@ -150,6 +150,14 @@ class StepFunctionsSagaStarter:
         return StartOutcome.SAME_ORDER if earlier == fingerprint else StartOutcome.CONFLICT
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, never followed: the signed write goes to the write URL only."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        """Follow nothing; urllib then raises the 3xx as an HTTPError."""
+        return None
+
+
 class SigV4Forwarder:
     """POSTs a write to the primary's IAM-authorized internal route, signed with SigV4."""
 
@@ -162,6 +170,7 @@ class SigV4Forwarder:
         self._credentials = credentials
         self._timeout = timeout_seconds
         self._origin = origin_region
+        self._opener = urllib.request.build_opener(_NoRedirects())
 
     def forward(self, url: str, region: str, headers: dict[str, str], body: bytes) -> Relayed:
         """Send and return the primary's answer; raises PrimaryUnreachable on any failure."""
@@ -174,7 +183,7 @@ class SigV4Forwarder:
             url, data=body, method="POST", headers=dict(request.headers.items())
         )
         try:
-            with urllib.request.urlopen(prepared, timeout=self._timeout) as answer:
+            with self._opener.open(prepared, timeout=self._timeout) as answer:
                 return Relayed(answer.status, _json_object(answer.read()))
         except urllib.error.HTTPError as answer:
             return Relayed(answer.code, _json_object(answer.read()))

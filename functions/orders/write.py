@@ -27,8 +27,10 @@ from functions.orders.ports import (
     Mode,
     OrderRequestPublisher,
     PrimaryUnreachable,
+    Relayed,
     SagaStarter,
     StartOutcome,
+    WritePathMisconfigured,
 )
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -194,10 +196,47 @@ def _place_order(
         {"content-type": "application/json", "idempotency-key": key},
         raw,
     )
-    if relayed.status >= 500:
-        raise PrimaryUnreachable(f"the primary answered {relayed.status}")
-    if relayed.status == 202:
-        return accepted(
-            str(relayed.body.get("orderId", order_id)), deps.region, control.primary_region
-        )
-    return Response(relayed.status, relayed.body)
+    return relay(relayed, order_id, deps.region, control.primary_region)
+
+
+# The refusals of POST /orders a client can act on, relayed as the primary gave them.
+_RELAYED_REFUSALS = frozenset({400, 409, 413})
+
+
+def _api_error(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``{"error": {code, message, field}}`` body the API documents, or None."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None
+    code, message, field_name = error.get("code"), error.get("message"), error.get("field")
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    if field_name is not None and not isinstance(field_name, str):
+        return None
+    return {"error": {"code": code, "message": message, "field": field_name}}
+
+
+def relay(relayed: Relayed, order_id: str, region: str, primary_region: str) -> Response:
+    """The answer a client gets for the primary's answer to a forwarded write.
+
+    Only answers the primary's internal route gives are relayed; anything else is mapped to a
+    documented one. Raises PrimaryUnreachable (503 READ_ONLY: a retry with the same key is
+    safe and tells the outcome) when the primary was busy or its answer could not be read,
+    and WritePathMisconfigured (500) when what answered is not the internal write route as
+    it should be deployed: an IAM refusal, no such route, a redirect.
+    """
+    status, body = relayed.status, relayed.body
+    if status == 202:
+        if body.get("orderId") == order_id:
+            return accepted(order_id, region, primary_region)
+        # Perhaps accepted, perhaps not: only a retry with the same key can tell.
+        raise PrimaryUnreachable(f"the primary answered 202 with an unexpected body: {body}")
+    if status >= 500 or status in (408, 429):
+        raise PrimaryUnreachable(f"the primary answered {status}")
+    shaped = _api_error(body)
+    if status in _RELAYED_REFUSALS and shaped is not None:
+        return Response(status, shaped)
+    raise WritePathMisconfigured(
+        f"the primary's internal write route answered {status} {str(body)[:300]}: check the "
+        "control record's writeUrl and this region's permission to invoke it"
+    )

@@ -83,7 +83,15 @@ class Recorded:
     body: dict[str, Any]
 
 
-Responder = Callable[[Recorded], tuple[int, dict[str, Any]]]
+@dataclass(frozen=True)
+class Raw:
+    """An answer sent as these bytes, with these headers (a redirect, a body that is no JSON)."""
+
+    data: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Responder = Callable[[Recorded], tuple[int, Any]]
 
 
 @dataclass
@@ -137,9 +145,14 @@ def serve(responder: Responder) -> Iterator[StandIn]:
             with lock:
                 stand_in.requests.append(recorded)
                 status, answer = responder(recorded)
-            data = json.dumps(answer).encode()
+            headers = {"content-type": "application/json"}
+            if isinstance(answer, Raw):
+                data, headers = answer.data, {**headers, **answer.headers}
+            else:
+                data = json.dumps(answer).encode()
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -18,6 +18,7 @@ from tests.integration.orders_harness import (
     PRIMARY,
     SECONDARY,
     TABLE,
+    Raw,
     Recorded,
     aws_env,  # noqa: F401 (fixture)
     create_global_table,
@@ -405,3 +406,66 @@ def test_a_malformed_control_record_is_read_only_with_a_log_line_saying_why(
     # And an error in the log says what is wrong with the record
     [line] = [r for r in caplog.records if "malformed control record" in r.getMessage()]
     assert line.levelname == "ERROR" and named in line.getMessage()
+
+
+# What a secondary may hear from the primary's internal route, and what its client must see.
+PRIMARY_ANSWERS: dict[str, tuple[int, Any, int, str | None]] = {
+    "IAM refusal": (403, {"message": "Forbidden"}, 500, "MISCONFIGURED"),
+    "no credentials": (401, {"message": "Unauthorized"}, 500, "MISCONFIGURED"),
+    "no such route": (404, {"message": "Not Found"}, 500, "MISCONFIGURED"),
+    "redirect": (
+        302,
+        Raw(headers={"location": "https://elsewhere.example/"}),
+        500,
+        "MISCONFIGURED",
+    ),
+    "permanent redirect": (308, Raw(headers={"location": "/other"}), 500, "MISCONFIGURED"),
+    "200 with another body": (200, {"ok": True}, 500, "MISCONFIGURED"),
+    "400 not in the API's shape": (400, {"message": "Bad Request"}, 500, "MISCONFIGURED"),
+    "throttled": (429, {"message": "Too Many Requests"}, 503, "READ_ONLY"),
+    "gateway timeout": (504, {"message": "Endpoint request timed out"}, 503, "READ_ONLY"),
+    "202 with another body": (202, {"accepted": True}, 503, "READ_ONLY"),
+    "202 that is not JSON": (202, Raw(b"<html>ok</html>"), 503, "READ_ONLY"),
+    "409 in the API's shape": (
+        409,
+        {
+            "error": {
+                "code": "IDEMPOTENCY_KEY_REUSED",
+                "message": "reused",
+                "field": "Idempotency-Key",
+            }
+        },
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+    ),
+    "202 for this order": (202, {"orderId": order_id_for("key-1"), "status": "PENDING"}, 202, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRIMARY_ANSWERS))
+def test_every_answer_a_secondary_relays_has_a_documented_status_and_shape(
+    case: str, moto_static: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a secondary whose primary's internal route answers this way
+    status, body, expected_status, expected_code = PRIMARY_ANSWERS[case]
+    with serve(lambda r: (status, body)) as primary:
+        deploy_region(SECONDARY, monkeypatch)
+        put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
+        # When an order is posted there
+        answer = post(BODY)
+    # Then the client sees a documented status, in the documented shape
+    assert answer["statusCode"] == expected_status, answer
+    if expected_code is None:
+        assert answer["json"] == {
+            "orderId": order_id_for("key-1"),
+            "status": "PENDING",
+            "region": SECONDARY,
+            "primaryRegion": PRIMARY,
+        }
+    else:
+        assert set(answer["json"]) == {"error"}
+        assert set(answer["json"]["error"]) == {"code", "message", "field"}
+        assert answer["json"]["error"]["code"] == expected_code
+        assert ("retry-after" in answer["headers"]) == (expected_status == 503)
+    # And a redirect was not followed: the signed write went to the write URL only
+    assert [r.path for r in primary.requests] == ["/internal/orders"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.orders.domain import OrderRequest
+from functions.orders.domain import OrderRequest, order_id_for
 from functions.orders.ports import (
     ControlRecord,
     ControlUnavailable,
@@ -49,9 +49,12 @@ class FakeSaga:
 
 @dataclass
 class FakeForwarder:
-    """Records forwarded writes and answers with ``answer`` or raises when ``down``."""
+    """Records forwarded writes and answers with ``answer`` or raises when ``down``.
 
-    answer: Relayed = field(default_factory=lambda: Relayed(202, {"orderId": "x"}))
+    Without an ``answer`` it accepts, as the primary does: 202 naming the key's order.
+    """
+
+    answer: Relayed | None = None
     down: bool = False
     calls: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
@@ -59,6 +62,9 @@ class FakeForwarder:
         self.calls.append((url, region, headers, body))
         if self.down:
             raise PrimaryUnreachable("down")
+        if self.answer is None:
+            order_id = order_id_for(headers["idempotency-key"])
+            return Relayed(202, {"orderId": order_id, "status": "PENDING"})
         return self.answer
 
 

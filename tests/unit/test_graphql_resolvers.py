@@ -10,7 +10,8 @@ from graphql import GraphQLObjectType, build_schema, parse, validate
 from functions.graphql.resolvers import RESOLVED_FIELDS, build_resolver
 from functions.graphql.schema import schema_text, schema_with_prelude
 from functions.notifier.adapters import PUBLISH_ORDER_UPDATE
-from functions.orders.ports import ControlRecord, Mode
+from functions.orders.domain import order_id_for
+from functions.orders.ports import ControlRecord, Mode, Relayed
 from functions.orders.write import WriteDeps
 from functions.read_side.queries import OrderQueries
 from functions.read_side.tokens import PageTokens
@@ -226,12 +227,12 @@ def test_place_order_with_a_key_ending_in_a_newline_is_a_bad_request(primary):
 def test_place_order_in_a_secondary_is_forwarded_to_the_primary_with_its_key():
     # Given a secondary region whose primary is eu-west-1
     region = Region(name="ap-southeast-1", primary="eu-west-1")
-    region.forwarder.answer = type(region.forwarder.answer)(202, {"orderId": "o-42"})
     # When a client places an order there
     result = region.run(PLACE, k="key-7", i=AN_ORDER)
     # Then the write went to the primary with the same idempotency key, and no local saga
     assert result.errors is None
     assert result.data["placeOrder"]["primaryRegion"] == "eu-west-1"
+    assert result.data["placeOrder"]["orderId"] == order_id_for("key-7")
     assert [call[2]["idempotency-key"] for call in region.forwarder.calls] == ["key-7"]
     assert region.saga.started == {}
 
@@ -357,3 +358,18 @@ def test_the_resolvers_accept_exactly_the_arguments_the_schema_declares():
     }
     # When compared with what the Lambda app accepts / Then they are the same
     assert declared == {key: set(args) for key, args in RESOLVED_FIELDS.items()}
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [(403, {"message": "Forbidden"}), (404, {"message": "Not Found"}), (302, {})],
+)
+def test_place_order_in_a_secondary_whose_primary_route_is_broken_is_request_failed(status, body):
+    # Given a secondary whose write URL answers as no deployed internal route would
+    region = Region(name="ap-southeast-1", primary="eu-west-1")
+    region.forwarder.answer = Relayed(status, body)
+    # When a client places an order
+    result = region.run(PLACE, k="key-7", i=AN_ORDER)
+    # Then it is a documented error saying the write path is misconfigured
+    assert result.errors is not None
+    assert result.errors[0].message.startswith("MISCONFIGURED")
