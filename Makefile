@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan diff preview test lint format build up destroy bench clean
+.PHONY: install plan diff preview policy test lint format build up destroy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,11 @@ test: $(STAMP) ## every suite: infra, unit, integration (starts its own PostgreS
 lint: $(STAMP) ## ruff, ruff format, mypy, and actionlint on every workflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy components ops functions
+	$(BIN)/mypy components ops functions policy
 	$(BIN)/actionlint
+
+policy: $(STAMP) ## the policy pack's rules over every simulated stack, and over resources made bad
+	$(BIN)/python -m pytest tests/policy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

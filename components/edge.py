@@ -317,7 +317,12 @@ class RegionalEdge(pulumi.ComponentResource):
     # ------------------------------------------------------------------------------------
     def _function(self, role: str, args: RegionalEdgeArgs, spec: FunctionArgs) -> LambdaFunction:
         return LambdaFunction(
-            f"{self._name}-{role}", self._settings, args.code, spec, opts=self._child
+            f"{self._name}-{role}",
+            self._settings,
+            args.code,
+            spec,
+            args.alarm_topic_arn,
+            opts=self._child,
         )
 
     def _log_group(self, role: str, log_name: str) -> aws.cloudwatch.LogGroup:

@@ -17,6 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import lifecycle
+from components.alarms import metric_alarm
+from components.guards import WILDCARD_ACTIONS
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.catalog import HandlerSpec
@@ -24,32 +26,6 @@ from ops.build import DEPENDENCIES_ARCHIVE, FUNCTIONS_ARCHIVE, source_code_hash
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
-
-# Actions that only accept Resource "*": this is the one list of exceptions to scoped policies.
-WILDCARD_ACTIONS: dict[str, str] = {
-    "xray:PutTraceSegments": "X-Ray trace segments have no resource ARN",
-    "xray:PutTelemetryRecords": "X-Ray telemetry has no resource ARN",
-    "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARN (scoped by namespace)",
-    "dynamodb:ListStreams": "ListStreams names no table; the stream poller of an event source "
-    "mapping calls it",
-    "ec2:CreateNetworkInterface": "Lambda's VPC ENIs are created before their ARN exists",
-    "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions support no resource scoping",
-    "ec2:DeleteNetworkInterface": "Lambda's VPC ENIs are named by id only at run time",
-    "ec2:AssignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
-    "ec2:UnassignPrivateIpAddresses": "Lambda's VPC ENIs are named by id only at run time",
-    "xray:GetSamplingRules": "X-Ray sampling rules are read account-wide (Step Functions)",
-    "xray:GetSamplingTargets": "X-Ray sampling targets are account-wide (Step Functions)",
-    # Step Functions delivers its logs through CloudWatch Logs' vended log delivery, whose
-    # actions AWS documents with Resource "*" only.
-    "logs:CreateLogDelivery": "vended log delivery has no resource ARN",
-    "logs:GetLogDelivery": "vended log delivery has no resource ARN",
-    "logs:UpdateLogDelivery": "vended log delivery has no resource ARN",
-    "logs:DeleteLogDelivery": "vended log delivery has no resource ARN",
-    "logs:ListLogDeliveries": "vended log delivery has no resource ARN",
-    "logs:PutResourcePolicy": "the account's logs resource policy has no resource ARN",
-    "logs:DescribeResourcePolicies": "the account's logs resource policies have no ARN",
-    "logs:DescribeLogGroups": "Describe* over log groups supports no resource scoping",
-}
 
 _VPC_ACTIONS = [a for a in WILDCARD_ACTIONS if a.startswith("ec2:")]
 _TRACING_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -176,6 +152,7 @@ class LambdaFunction(pulumi.ComponentResource):
         settings: Settings,
         code: LambdaCode,
         args: FunctionArgs,
+        alarm_topic_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("active-active:components:LambdaFunction", name, None, opts)
@@ -251,4 +228,40 @@ class LambdaFunction(pulumi.ComponentResource):
         )
         self.arn = self.function.arn
         self.name = self.function.name
+        function_alarms(name, settings, self.function.name, alarm_topic_arn, child)
         self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+# Lambda's own metrics that mean a function is failing its callers, and when to page
+# (CloudWatch's recommended alarms for Lambda: Errors and Throttles, threshold set by the
+# workload): errors in 3 of 5 minutes, not one retried blip; any throttling over 5 minutes.
+FUNCTION_ALARMS = {
+    "errors": {"metric_name": "Errors", "period": 60, "evaluation_periods": 5,
+               "datapoints_to_alarm": 3},
+    "throttles": {"metric_name": "Throttles", "period": 300, "evaluation_periods": 1},
+}  # fmt: skip
+
+
+def function_alarms(
+    name: str,
+    settings: Settings,
+    function_name: pulumi.Input[str],
+    alarm_topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """A function's Errors and Throttles alarms (``<name>-errors``, ``<name>-throttles``)."""
+    for label, metric in FUNCTION_ALARMS.items():
+        metric_alarm(
+            f"{name}-{label}",
+            settings,
+            alarm_topic_arn,
+            opts,
+            alarm_description=f"{label} of a function: its callers get failures",
+            namespace="AWS/Lambda",
+            dimensions={"FunctionName": function_name},
+            statistic="Sum",
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            **metric,
+        )

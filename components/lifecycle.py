@@ -16,23 +16,6 @@ import pulumi_aws as aws
 from components.settings import Environment, Settings
 from components.tags import tags
 
-# Resources whose loss or replacement loses data or a value an operator set: the Aurora global
-# cluster and clusters, every DynamoDB table and replica, every secret (the master password,
-# the payment API key, the page-token key), the KMS keys that encrypt all of them, the lake
-# buckets. Protected in prod; `ops up` refuses to delete or replace one in any environment
-# unless the operator names it (`--allow-data-loss URN`).
-STATEFUL_TYPES = frozenset(
-    {
-        "aws:rds/globalCluster:GlobalCluster",
-        "aws:rds/cluster:Cluster",
-        "aws:dynamodb/table:Table",
-        "aws:dynamodb/tableReplica:TableReplica",
-        "aws:secretsmanager/secret:Secret",
-        "aws:kms/key:Key",
-        "aws:s3/bucket:Bucket",
-    }
-)
-
 LOG_RETENTION_DAYS = {Environment.DEV: 14, Environment.PROD: 90}
 # Days Secrets Manager keeps a deleted secret before it is gone; 0 deletes it at once.
 SECRET_RECOVERY_WINDOW_DAYS = {Environment.DEV: 0, Environment.PROD: 30}

@@ -343,6 +343,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 vpc=self._args.vpc if spec.needs_vpc else None,
                 timeout=timeout,
             ),
+            self._args.alarm_topic_arn,
             opts=self._child,
         )
 
@@ -541,12 +542,13 @@ class WriteOrchestrator(pulumi.ComponentResource):
     # -- queues -----------------------------------------------------------------------------
 
     def _queue(self, label: str, **extra: Any) -> aws.sqs.Queue:
-        """An SQS queue encrypted with the region's key."""
-        return queues.encrypted_queue(
+        """An SQS queue encrypted with the region's key, alarmed when messages wait."""
+        return queues.work_queue(
             f"{self._name}-{label}",
             self._settings,
             f"{PROJECT}-{self._settings.stack}-{label}",
             self._args.data.kms_key_arn,
+            self._args.alarm_topic_arn,
             self._child,
             **extra,
         )

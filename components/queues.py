@@ -14,6 +14,10 @@ from components.tags import tags
 
 # How long a dead letter waits for someone to look at it.
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+# A message older than this in a work queue means its consumer fails or is throttled: CloudWatch's
+# recommended SQS alarm is on ApproximateAgeOfOldestMessage, at a threshold the workload sets;
+# every consumer here takes a message within seconds when healthy.
+WORK_QUEUE_MAX_AGE_SECONDS = 300
 
 
 def encrypted_queue(
@@ -34,6 +38,37 @@ def encrypted_queue(
         opts=opts,
         **extra,
     )
+
+
+def work_queue(
+    resource_name: str,
+    settings: Settings,
+    queue_name: str,
+    kms_key_arn: pulumi.Input[str],
+    alarm_topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    **extra: Any,
+) -> aws.sqs.Queue:
+    """An encrypted queue a function consumes, with an alarm (``<resource_name>-age``) when its
+    oldest message has waited five minutes; ``extra`` are further Queue arguments."""
+    queue = encrypted_queue(resource_name, settings, queue_name, kms_key_arn, opts, **extra)
+    metric_alarm(
+        f"{resource_name}-age",
+        settings,
+        alarm_topic_arn,
+        opts,
+        alarm_description=f"{queue_name}: messages wait, their consumer fails or is throttled",
+        namespace="AWS/SQS",
+        metric_name="ApproximateAgeOfOldestMessage",
+        dimensions={"QueueName": queue.name},
+        statistic="Maximum",
+        period=60,
+        evaluation_periods=5,
+        threshold=WORK_QUEUE_MAX_AGE_SECONDS,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+    )
+    return queue
 
 
 def dead_letter_queue(

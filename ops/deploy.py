@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from components.settings import MISSING_STACKS_ENV, qualified_name
 from ops.diff import CREATE, DELETE, REPLACE, UPDATE, Change, PassDiff, refused
-from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order
+from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order, read_stack_files
+
+# The policy pack every preview and update runs (`pulumi preview --policy-pack policy`).
+POLICY_PACK = Path(__file__).resolve().parent.parent / "policy"
 
 if TYPE_CHECKING:
     from ops.rehome import Import
@@ -231,12 +235,23 @@ class AutomationWorkspace:
             return False
 
     def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
-        """`pulumi preview --refresh` of one pass, as the changes it would make."""
+        """`pulumi preview --refresh` of one pass, with the policy pack, as its changes."""
         events: list[Any] = []
         self._select(stack, self._env(skip_replicas), create=True).preview(
-            refresh=True, on_event=events.append
+            refresh=True, on_event=events.append, **self._policy(stack)
         )
         return changes_from_events(events)
+
+    def _policy(self, stack: str) -> dict[str, list[str]]:
+        """The policy pack (policy/) and its config for this stack: a violation stops the
+        preview or the update before anything is changed."""
+        from policy.pack import config_for
+
+        settings = read_stack_files(self.directory)[stack].settings
+        config = config_for(settings.environment.value, settings.database.engine_version)
+        path = Path(tempfile.mkdtemp()) / f"policy-config-{stack}.json"
+        path.write_text(json.dumps(config))
+        return {"policy_packs": [str(POLICY_PACK)], "policy_pack_configs": [str(path)]}
 
     def up(self, stack: str, *, skip_replicas: tuple[str, ...]) -> None:
         """`pulumi up --refresh` on one stack, streaming its output.
@@ -244,7 +259,9 @@ class AutomationWorkspace:
         Refreshed first: `ignoreChanges` keeps the value in state, not the live one, so after a
         failover an unrefreshed update could push a stale value back (pulumi/pulumi-aws#2524).
         """
-        self._select(stack, self._env(skip_replicas), create=True).up(on_output=print, refresh=True)
+        self._select(stack, self._env(skip_replicas), create=True).up(
+            on_output=print, refresh=True, **self._policy(stack)
+        )
 
     def destroy(self, stack: str) -> None:
         """`pulumi destroy` on one stack, streaming its output."""

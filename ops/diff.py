@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.lifecycle import STATEFUL_TYPES
+from components.guards import STATEFUL_TYPES
 
 CREATE, UPDATE, REPLACE, DELETE = "create", "update", "replace", "delete"
 

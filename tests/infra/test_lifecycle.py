@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from components.lifecycle import STATEFUL_TYPES
+from components.guards import STATEFUL_TYPES
 from functions.orders.ports import ControlRecord, ControlUnavailable, Mode
 from ops import deploy
 from ops.deployed import check_ownership
