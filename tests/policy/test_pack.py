@@ -191,3 +191,13 @@ def test_the_pack_config_names_every_policy() -> None:
 
     assert set(document) == {p.name for p in policies()}
     assert all(v == {"environment": "dev", "engineVersion": ENGINE} for v in document.values())
+
+
+def test_the_readme_lists_every_rule_with_what_it_asks() -> None:
+    from tests.support.deployments import PROJECT_DIR
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    for r in REGISTRY.rules:
+        assert f"| `{r.name}` | {r.description} |" in readme, r.name
+    for s in REGISTRY.stack_rules:
+        assert f"| `{s.name}` (stack) | {s.description} |" in readme, s.name
