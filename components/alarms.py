@@ -65,10 +65,11 @@ class AlarmTopic(pulumi.ComponentResource):
 
 
 def metric_alarm(
-    name: str,
+    resource_name: str,
     settings: Settings,
     topic_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    /,
     **alarm: Any,
 ) -> aws.cloudwatch.MetricAlarm:
     """A CloudWatch alarm that notifies the region's alarm topic when it fires and recovers.
@@ -76,10 +77,10 @@ def metric_alarm(
     ``alarm`` holds the MetricAlarm arguments that say what is watched (metric, threshold).
     """
     return aws.cloudwatch.MetricAlarm(
-        name,
+        resource_name,
         alarm_actions=[topic_arn],
         ok_actions=[topic_arn],
-        tags=tags(settings, name),
+        tags=tags(settings, resource_name),
         opts=opts,
         **alarm,
     )

@@ -644,6 +644,8 @@ class GlobalData(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         self._catalog(name, settings, bucket, key)
+        # (rule id, destination bucket ARN) of each replication rule, for the failure alarms.
+        self.replication_rules: list[tuple[str, pulumi.Input[str]]] = []
         if args.replica_stacks:
             self._replication(name, settings, bucket, versioning, key, args.replica_stacks)
         self.lake_bucket_name = bucket.bucket
@@ -841,9 +843,17 @@ class GlobalData(pulumi.ComponentResource):
                         encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
                             replica_kms_key_id=replica.kms_key_arn
                         ),
+                        # Per-rule replication metrics (OperationsFailedReplication and the
+                        # rest), which S3 publishes only when asked, for the failure alarms.
+                        metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+                            status="Enabled"
+                        ),
                     ),
                 )
                 for priority, replica in enumerate(replicas, start=1)
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, policy]),
         )
+        self.replication_rules = [
+            (f"to-{short_name(replica.stack)}", replica.bucket_arn) for replica in replicas
+        ]

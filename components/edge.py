@@ -571,7 +571,7 @@ class RegionalEdge(pulumi.ComponentResource):
                 [connections, _table_key(settings.region, data.kms_key_arn)],
             ),
         )
-        api = aws.apigatewayv2.Api(
+        api = self.websocket_api = aws.apigatewayv2.Api(
             f"{name}-websocket",
             name=f"{PROJECT}-{settings.stack}-websocket",
             protocol_type="WEBSOCKET",

@@ -164,6 +164,8 @@ class WriteOrchestrator(pulumi.ComponentResource):
         self._args = args
         self._settings = settings = args.settings
         self._child = pulumi.ResourceOptions(parent=self)
+        # The rules on this region's bus, as they are made.
+        self.rule_names: list[str] = []
         self._account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
@@ -590,7 +592,8 @@ class WriteOrchestrator(pulumi.ComponentResource):
     def _rule(
         self, label: str, bus: aws.cloudwatch.EventBus, pattern: str, description: str
     ) -> aws.cloudwatch.EventRule:
-        """A rule on this region's bus."""
+        """A rule on this region's bus (its name kept for its FailedInvocations alarm)."""
+        self.rule_names.append(f"{PROJECT}-{label}")
         return aws.cloudwatch.EventRule(
             f"{self._name}-{label}",
             name=f"{PROJECT}-{label}",

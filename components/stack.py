@@ -19,6 +19,12 @@ from components.edge import EdgeData, RegionalEdge, RegionalEdgeArgs, WriteApi
 from components.entry import GlobalEntry, GlobalEntryArgs
 from components.lambdas import VpcPlacement
 from components.network import PeerNetwork, RegionalNetwork, RegionalNetworkArgs
+from components.observability import (
+    PeerRegion,
+    RegionalObservability,
+    RegionalObservabilityArgs,
+    Watched,
+)
 from components.orchestrator import WriteData, WriteOrchestrator, WriteOrchestratorArgs
 from components.settings import Settings, qualified_name, short_name
 
@@ -65,6 +71,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     alarms = AlarmTopic(f"{settings.stack}-alarms", AlarmTopicArgs(settings, data.kms_key_arn))
     orchestrator = write_orchestrator(settings, refs, network, data, alarms)
     edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
+    observe(settings, refs, data, orchestrator, edge, alarms)
     if settings.is_home and settings.domain is not None:
         # The entry is global: a home stack that adopted it from a lost one (`ops rehome`
         # moves it in whole) keeps the lost stack's name for it, so its URNs still match.
@@ -93,6 +100,43 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
         "healthCheckId": edge.health_check_id,
         "pageTokenSecretArn": edge.page_token_secret_arn,
     }
+
+
+def observe(
+    settings: Settings,
+    refs: StackRefs,
+    data: GlobalData,
+    orchestrator: WriteOrchestrator,
+    edge: RegionalEdge,
+    alarms: AlarmTopic,
+) -> RegionalObservability:
+    """The region's alarms and dashboards over what the other components made."""
+    watched = Watched(
+        db_cluster_arn=data.db_cluster_arn,
+        table_name=data.table_name,
+        http_api_id=edge.http_api.id,
+        websocket_api_id=edge.websocket_api.id,
+        graphql_api_id=edge.graphql_api.id,
+        state_machine_arn=orchestrator.state_machine_arn,
+        event_bus_name=orchestrator.event_bus_name,
+        rule_names=tuple(orchestrator.rule_names),
+        lake_bucket_name=data.lake_bucket_name,
+        replication_rules=tuple(data.replication_rules),
+        receiving_regions=tuple(dict.fromkeys(p.region for p in settings.peers)),
+    )
+    # The home stack shows every replica stack it can reference (those that exist).
+    peers = tuple(
+        PeerRegion(
+            settings.peer(name).region,
+            refs.output(name, "httpApiUrl"),
+            refs.output(name, "dbClusterArn"),
+        )
+        for name in settings.replica_stacks
+    )
+    return RegionalObservability(
+        f"{settings.stack}-observability",
+        RegionalObservabilityArgs(settings, alarms.arn, watched, peers),
+    )
 
 
 def regional_edge(

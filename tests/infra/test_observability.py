@@ -1,0 +1,128 @@
+"""What pages the on-call: every alarm reads a metric AWS documents, about a resource of its
+own stack, and every dashboard reads only such metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.observability import METRICS
+from ops.simulate import DeploymentResult, StackResult
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def ids(stack: StackResult, type_: str, key: str = "id") -> set[str]:
+    return {str(r.outputs.get(key)) for r in stack.of_type(type_)}
+
+
+def known_values(stack: StackResult, deployment: DeploymentResult) -> dict[str, set[str]]:
+    """For each dimension, the values that name a resource of this stack."""
+    peers = {s.region for n, s in deployment.stacks.items() if n != stack.stack}
+    replica_buckets = {
+        str(s.outputs["lakeBucketName"]) for n, s in deployment.stacks.items() if n != stack.stack
+    }
+    return {
+        "FunctionName": ids(stack, "aws:lambda/function:Function", "name"),
+        "QueueName": ids(stack, "aws:sqs/queue:Queue", "name"),
+        "ApiId": ids(stack, "aws:apigatewayv2/api:Api"),
+        "GraphQLAPIId": ids(stack, "aws:appsync/graphQLApi:GraphQLApi"),
+        "StateMachineArn": {str(stack.outputs["stateMachineArn"])},
+        "TableName": {str(stack.outputs["tableName"])},
+        "ReceivingRegion": peers,
+        "DBClusterIdentifier": {str(stack.outputs["dbClusterArn"]).split(":")[-1]},
+        "EventBusName": {str(stack.outputs["eventBusName"])},
+        "RuleName": ids(stack, "aws:cloudwatch/eventRule:EventRule", "name"),
+        "SourceBucket": {str(stack.outputs["lakeBucketName"])},
+        "DestinationBucket": replica_buckets,
+        "RuleId": {f"to-{n}" for n in deployment.stacks if n != stack.stack},
+    }
+
+
+def test_every_alarm_reads_a_documented_metric_about_its_own_stack(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        values = known_values(stack, example_deployment)
+        alarms = stack.of_type(ALARM)
+        assert len(alarms) > 40, stack.stack
+        for alarm in alarms:
+            metric = (alarm.inputs["namespace"], alarm.inputs["metricName"])
+            assert metric in METRICS, f"{alarm.name}: {metric} is not in the catalog"
+            dimensions = alarm.inputs["dimensions"]
+            assert set(dimensions) == METRICS[metric][0], alarm.name
+            for key, value in dimensions.items():
+                assert value in values[key], f"{stack.stack} {alarm.name}: {key}={value}"
+
+
+def test_the_alarms_on_replication_cover_every_region_this_one_replicates_to(
+    example_deployment: DeploymentResult,
+) -> None:
+    home = example_deployment.stacks["primary"]
+    receiving = {
+        a.inputs["dimensions"]["ReceivingRegion"]
+        for a in home.of_type(ALARM)
+        if a.inputs["metricName"] == "ReplicationLatency"
+    }
+    assert receiving == {"eu-west-1", "ap-southeast-2"}
+    rules = {
+        a.inputs["dimensions"]["RuleId"]
+        for a in home.of_type(ALARM)
+        if a.inputs["metricName"] == "OperationsFailedReplication"
+    }
+    assert rules == {"to-secondary", "to-secondary-ap"}
+
+
+def test_region_unhealthy_is_one_alarm_over_what_users_feel(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        (composite,) = stack.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+        names = {a.inputs.get("name") for a in stack.of_type(ALARM)}
+        referenced = {part.split('"')[1] for part in composite.inputs["alarmRule"].split(" OR ")}
+        assert referenced <= names
+        assert {n.rsplit("-", 1)[-1] for n in referenced} == {"5xx", "p99"}
+        topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
+        assert composite.inputs["alarmActions"] == [topic] == composite.inputs["okActions"]
+
+
+def dashboard_metrics(body: dict[str, Any]) -> list[list[Any]]:
+    return [m for w in body["widgets"] for m in w["properties"]["metrics"]]
+
+
+def test_every_dashboard_reads_documented_metrics_of_resources_it_knows(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        values = known_values(stack, example_deployment)
+        dashboards = stack.of_type("aws:cloudwatch/dashboard:Dashboard")
+        assert len(dashboards) == (2 if stack.role == "home" else 1)
+        for dashboard in dashboards:
+            body = json.loads(dashboard.inputs["dashboardBody"])
+            for metric in dashboard_metrics(body):
+                namespace, name, *rest = metric
+                options = rest.pop() if rest and isinstance(rest[-1], dict) else {}
+                assert (namespace, name) in METRICS, metric
+                dimensions = dict(zip(rest[::2], rest[1::2], strict=True))
+                assert set(dimensions) == METRICS[(namespace, name)][0], metric
+                if dashboard.inputs["dashboardName"].endswith("all-regions"):
+                    continue  # other regions' resources: checked below
+                for key, value in dimensions.items():
+                    assert value in values[key], (dashboard.name, metric, options)
+
+
+def test_the_home_dashboard_shows_every_region(example_deployment: DeploymentResult) -> None:
+    home = example_deployment.stacks["primary"]
+    (everywhere,) = [
+        d
+        for d in home.of_type("aws:cloudwatch/dashboard:Dashboard")
+        if d.inputs["dashboardName"].endswith("all-regions")
+    ]
+    body = json.loads(everywhere.inputs["dashboardBody"])
+    assert {w["properties"]["region"] for w in body["widgets"]} == {
+        s.region for s in example_deployment.stacks.values()
+    }
+    clusters = {m[3] for m in dashboard_metrics(body) if m[1] == "AuroraGlobalDBRPOLag"}
+    assert clusters == {
+        str(s.outputs["dbClusterArn"]).split(":")[-1] for s in example_deployment.stacks.values()
+    }
