@@ -15,8 +15,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import lifecycle
 from components.settings import PROJECT, Settings
 from components.tags import tags
+
+# Where Route 53 publishes its health checks' metrics.
+HEALTH_CHECK_REGION = "us-east-1"
 
 
 def alarm_topic_name(settings: Settings) -> str:
@@ -37,6 +41,8 @@ class AlarmTopic(pulumi.ComponentResource):
     """The region's SNS topic for operational alarms, and its optional email subscription."""
 
     arn: pulumi.Output[str]
+    # The topic in us-east-1 that health-check alarms notify (this one when it is there).
+    health_check_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("active-active:components:AlarmTopic", name, None, opts)
@@ -51,17 +57,60 @@ class AlarmTopic(pulumi.ComponentResource):
             opts=child,
         )
         self.arn = topic.arn
-        if settings.alarm_email is not None:
-            # Pending until the address confirms. A deploy does not mail the link again: if it
-            # expires, replace this subscription (`pulumi up --replace <its URN>`).
-            aws.sns.TopicSubscription(
-                f"{name}-email",
-                topic=topic.arn,
-                protocol="email",
-                endpoint=settings.alarm_email,
-                opts=child,
+        self._subscribe(f"{name}-email", settings, topic.arn, child)
+        # Route 53 publishes health-check metrics in us-east-1 only, and an alarm notifies a
+        # topic of its own region: a stack with health checks elsewhere gets a second topic
+        # there, encrypted with a key of its own in that region.
+        self.health_check_arn = self.arn
+        if settings.domain is not None and settings.region != HEALTH_CHECK_REGION:
+            from components.data import KEY_DELETION_WINDOW_DAYS, key_policy
+
+            there = pulumi.ResourceOptions(parent=self)
+            key = aws.kms.Key(
+                f"{name}-{HEALTH_CHECK_REGION}-key",
+                region=HEALTH_CHECK_REGION,
+                description=f"{PROJECT} {settings.stack}: its health-check alarm topic",
+                enable_key_rotation=True,
+                deletion_window_in_days=KEY_DELETION_WINDOW_DAYS[settings.environment],
+                policy=key_policy(aws.get_caller_identity_output().account_id),
+                tags=tags(settings, f"{name}-{HEALTH_CHECK_REGION}-key"),
+                opts=lifecycle.guarded(settings, there),
             )
+            remote = aws.sns.Topic(
+                f"{name}-{HEALTH_CHECK_REGION}-topic",
+                region=HEALTH_CHECK_REGION,
+                name=alarm_topic_name(settings),
+                display_name=f"{PROJECT} {settings.stack} alarms ({HEALTH_CHECK_REGION})",
+                kms_master_key_id=key.arn,
+                tags=tags(settings, f"{name}-{HEALTH_CHECK_REGION}-topic"),
+                opts=there,
+            )
+            self._subscribe(
+                f"{name}-{HEALTH_CHECK_REGION}-email", settings, remote.arn, there, remote=True
+            )
+            self.health_check_arn = remote.arn
         self.register_outputs({"arn": self.arn})
+
+    @staticmethod
+    def _subscribe(
+        name: str,
+        settings: Settings,
+        topic_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+        remote: bool = False,
+    ) -> None:
+        if settings.alarm_email is None:
+            return
+        # Pending until the address confirms. A deploy does not mail the link again: if it
+        # expires, replace this subscription (`pulumi up --replace <its URN>`).
+        aws.sns.TopicSubscription(
+            name,
+            topic=topic_arn,
+            protocol="email",
+            endpoint=settings.alarm_email,
+            region=HEALTH_CHECK_REGION if remote else None,
+            opts=opts,
+        )
 
 
 def metric_alarm(

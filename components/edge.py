@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import lifecycle, queues
+from components.alarms import HEALTH_CHECK_REGION, metric_alarm
 from components.certificates import dns_validated_certificate
 from components.lambdas import (
     FunctionArgs,
@@ -131,6 +132,8 @@ class RegionalEdgeArgs:
     write: WriteApi | None
     # The region's alarm topic (AlarmTopic's ARN): the notifier's dead-letter alarm notifies it.
     alarm_topic_arn: pulumi.Input[str]
+    # The topic in us-east-1 (where Route 53 publishes) that the health-check alarm notifies.
+    health_check_topic_arn: pulumi.Input[str] | None = None
     # Secondaries: the primary's page-token secret (`pageTokenSecretArn`), whose value this
     # region copies into its own secret. None in the primary, which makes the key.
     primary_page_token_secret_arn: pulumi.Input[str] | None = None
@@ -793,6 +796,26 @@ class RegionalEdge(pulumi.ComponentResource):
             measure_latency=True,
             tags=tags(settings, f"{name}-health-check"),
             opts=self._child,
+        )
+        # 1 while Route 53 sees this region healthy: below 1 for 2 minutes, latency routing has
+        # already sent its users elsewhere, and someone should know.
+        metric_alarm(
+            f"{name}-health-check-status",
+            settings,
+            args.health_check_topic_arn or args.alarm_topic_arn,
+            self._child,
+            region=HEALTH_CHECK_REGION,
+            name=f"{PROJECT}-{settings.stack}-health-check",
+            alarm_description=f"{settings.region}: Route 53 sees GET /health failing",
+            namespace="AWS/Route53",
+            metric_name="HealthCheckStatus",
+            dimensions={"HealthCheckId": health_check.id},
+            statistic="Minimum",
+            period=60,
+            evaluation_periods=2,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
         )
         configuration = custom.domain_name_configuration
         aws.route53.Record(

@@ -82,6 +82,10 @@ METRICS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         frozenset({"QueueName"}),
         f"{DOCS}/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",
     ),
+    ("AWS/Route53", "HealthCheckStatus"): (
+        frozenset({"HealthCheckId"}),
+        f"{DOCS}/Route53/latest/DeveloperGuide/monitoring-health-check-status.html",
+    ),
     ("AWS/SQS", "ApproximateAgeOfOldestMessage"): (
         frozenset({"QueueName"}),
         f"{DOCS}/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",

@@ -176,6 +176,7 @@ def regional_edge(
                 statements=orchestrator.write_statements,
             ),
             alarm_topic_arn=alarms.arn,
+            health_check_topic_arn=alarms.health_check_arn,
             primary_page_token_secret_arn=refs.primary_output("pageTokenSecretArn"),
         ),
     )

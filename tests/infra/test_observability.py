@@ -4,10 +4,13 @@ own stack, and every dashboard reads only such metrics."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from components.observability import METRICS
-from ops.simulate import DeploymentResult, StackResult
+from ops.simulate import DeploymentResult, StackResult, simulate_deployment
+from ops.stackfiles import read_stack_files
+from tests.support.deployments import generated_configs, write_stack_files
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -126,3 +129,23 @@ def test_the_home_dashboard_shows_every_region(example_deployment: DeploymentRes
     assert clusters == {
         str(s.outputs["dbClusterArn"]).split(":")[-1] for s in example_deployment.stacks.values()
     }
+
+
+def test_each_regions_health_check_pages_from_us_east_1_where_route_53_publishes(
+    tmp_path: Path, lambda_archives: Any
+) -> None:
+    # Given two regions with a domain, so a latency record and a health check each
+    domain = {"zoneId": "Z0EXAMPLE", "apiHostname": "api.shop.example.com",
+              "publicHostname": "shop.example.com"}  # fmt: skip
+    directory = write_stack_files(tmp_path, generated_configs(2, domain=domain))
+    deployment = simulate_deployment(read_stack_files(directory))
+
+    for stack in deployment.stacks.values():
+        (check,) = stack.of_type("aws:route53/healthCheck:HealthCheck")
+        (alarm,) = [a for a in stack.of_type(ALARM) if a.inputs["namespace"] == "AWS/Route53"]
+        # Then the alarm watches this region's check, in us-east-1, and notifies a topic there
+        assert alarm.inputs["dimensions"] == {"HealthCheckId": check.outputs["id"]}
+        assert alarm.region == "us-east-1"
+        (topic_arn,) = alarm.inputs["alarmActions"]
+        assert topic_arn.split(":")[3] == "us-east-1"
+        assert topic_arn in {t.outputs["arn"] for t in stack.of_type("aws:sns/topic:Topic")}
