@@ -6,7 +6,7 @@ What is global and who owns it, with one stack per region:
   ``GlobalCluster`` and the writer cluster; each secondary stack owns a cluster that joins
   through the primary's exported ``globalClusterId``, with no credentials of its own.
 - The DynamoDB read model is a global table. The primary owns the ``Table`` and ignores its
-  ``replicas``; each secondary owns its own ``TableReplica`` (PITFALLS.md item 7).
+  ``replicas``; each secondary owns its own ``TableReplica`` (docs/pitfalls.md item 7).
 - Regional only: the WebSocket connections table, the idempotency table, the KMS key, the lake
   bucket with its Glue catalog and Athena workgroup. The primary's lake bucket replicates to
   every replica stack's bucket, configured in the primary's converge pass, once those exist.
@@ -248,7 +248,7 @@ class GlobalData(pulumi.ComponentResource):
             tags=tags(settings, f"{name}-db-subnets"),
             opts=child,
         )
-        # 0 ACU only where the config asks for it (PITFALLS.md item 5); settings has already
+        # 0 ACU only where the config asks for it (docs/pitfalls.md item 5); settings has already
         # checked that the engine version supports it.
         scaling = aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
             min_capacity=database.min_capacity,
@@ -277,7 +277,7 @@ class GlobalData(pulumi.ComponentResource):
         if args.primary is None and adopted is None:
             global_cluster = self._global_cluster(name, settings)
             # Managed master passwords are not supported for global database members
-            # (PITFALLS.md item 2): generate one, keep it only in Secrets Manager and in the
+            # (docs/pitfalls.md item 2): generate one, keep it only in Secrets Manager and in the
             # cluster, both as secrets. The Lambdas use IAM database authentication.
             password = random.RandomPassword(
                 f"{name}-db-password",
@@ -300,7 +300,7 @@ class GlobalData(pulumi.ComponentResource):
                 # (docs/operations.md, "What AWS changes"): engine upgrades go through the
                 # GlobalCluster; a switchover sets a replication source here; an unplanned
                 # failover may detach this cluster, and re-adding an existing cluster to a
-                # global cluster is an error, not an update (PITFALLS.md item 3).
+                # global cluster is an error, not an update (docs/pitfalls.md item 3).
                 opts=lifecycle.guarded(
                     settings,
                     pulumi.ResourceOptions(parent=self, ignore_changes=list(AWS_MANAGED_FIELDS)),
@@ -345,7 +345,7 @@ class GlobalData(pulumi.ComponentResource):
         else:
             # A secondary joins through the primary's global cluster. It must not carry a
             # master user or password: AWS answers "Cannot specify password for cross region
-            # replication cluster" (PITFALLS.md item 1). A perpetual diff on the global
+            # replication cluster" (docs/pitfalls.md item 1). A perpetual diff on the global
             # cluster id or the replication source, once applied, would take the cluster
             # out of the global database, and engine upgrades come from the GlobalCluster:
             # all three are ignored, as the pulumi-aws GlobalCluster docs advise (item 3).
@@ -410,7 +410,7 @@ class GlobalData(pulumi.ComponentResource):
             storage_encrypted=True,
             deletion_protection=settings.is_prod,
             # On a dev destroy, members still attached are removed first, so the global
-            # cluster can go (PITFALLS.md item 4). Never in prod: there only an operator
+            # cluster can go (docs/pitfalls.md item 4). Never in prod: there only an operator
             # who unprotects it on purpose may take the members with it.
             force_destroy=not settings.is_prod,
             tags=tags(settings, f"{name}-global-db"),
@@ -434,7 +434,7 @@ class GlobalData(pulumi.ComponentResource):
                     aws.dynamodb.TableAttributeArgs(name=attribute, type=kind)
                     for attribute, kind in read_model.KEY_ATTRIBUTES
                 ],
-                # Explicit, or a perpetual diff tries to turn the stream off (PITFALLS.md
+                # Explicit, or a perpetual diff tries to turn the stream off (docs/pitfalls.md
                 # item 8); global tables and the notifiers need new and old images.
                 stream_enabled=True,
                 stream_view_type="NEW_AND_OLD_IMAGES",
@@ -448,7 +448,7 @@ class GlobalData(pulumi.ComponentResource):
                 deletion_protection_enabled=settings.is_prod,
                 tags=tags(settings, f"{name}-orders-table"),
                 # Each secondary owns its TableReplica; `replicas` here would fight them and
-                # the primary's next update would delete them (PITFALLS.md item 7).
+                # the primary's next update would delete them (docs/pitfalls.md item 7).
                 opts=lifecycle.guarded(
                     settings, pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"])
                 ),
@@ -475,7 +475,7 @@ class GlobalData(pulumi.ComponentResource):
             tags=tags(settings, f"{name}-orders-replica"),
             opts=lifecycle.guarded(settings, child),
         )
-        # TableReplica has no stream ARN output (PITFALLS.md item 9): look the replica up in
+        # TableReplica has no stream ARN output (docs/pitfalls.md item 9): look the replica up in
         # this region once it exists. Its ARN is the one this region's functions use.
         local = aws.dynamodb.get_table_output(
             name=table_name,
@@ -552,7 +552,7 @@ class GlobalData(pulumi.ComponentResource):
         """A private, versioned, encrypted bucket with its Glue catalog and Athena workgroup."""
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        # v7 `s3.Bucket`, with each setting its own resource (PITFALLS.md item 15).
+        # v7 `s3.Bucket`, with each setting its own resource (docs/pitfalls.md item 15).
         bucket = aws.s3.Bucket(
             f"{name}-lake",
             force_destroy=not settings.is_prod,
@@ -742,7 +742,7 @@ class GlobalData(pulumi.ComponentResource):
         key: aws.kms.Key,
         replicas: tuple[ReplicaStack, ...],
     ) -> None:
-        """One replication configuration with a rule per replica stack (PITFALLS.md item 14).
+        """One replication configuration with a rule per replica stack (docs/pitfalls.md item 14).
 
         A bucket has one replication configuration: a second would fight the first. Both
         sides must be versioned first, and the destinations must exist, hence the converge

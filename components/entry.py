@@ -18,12 +18,12 @@ from components.settings import PROJECT, DomainSettings, Settings
 from components.tags import tags
 
 # CloudFront-scoped resources (its certificates and its WAF) exist only in us-east-1
-# (PITFALLS.md item 22).
+# (docs/pitfalls.md item 22).
 CLOUDFRONT_REGION = "us-east-1"
 # Managed policies, by the IDs AWS documents for them (they are the same in every account).
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 # Everything the viewer sent except Host: API Gateway answers 403 to a Host that is not its
-# own (PITFALLS.md item 20). CloudFront then sends the origin's own name.
+# own (docs/pitfalls.md item 20). CloudFront then sends the origin's own name.
 ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 # Zone of every CloudFront distribution, for alias records.
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"

@@ -84,7 +84,7 @@ class RegionalNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         # awsx defaults to three AZs and a NAT gateway in each (about $100 a month a region,
-        # PITFALLS.md item 19): both are set explicitly from config.
+        # docs/pitfalls.md item 19): both are set explicitly from config.
         vpc = awsx.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=settings.vpc_cidr,
@@ -155,7 +155,7 @@ class RegionalNetwork(pulumi.ComponentResource):
         self.db_security_group_id = db_sg.id
 
         # Default association and propagation off: an accepter auto-associated with the
-        # default route table fails with Resource.AlreadyAssociated (PITFALLS.md item 12).
+        # default route table fails with Resource.AlreadyAssociated (docs/pitfalls.md item 12).
         tgw = aws.ec2transitgateway.TransitGateway(
             f"{name}-tgw",
             description=f"active-active {settings.stack} ({settings.region})",
@@ -258,7 +258,7 @@ class RegionalNetwork(pulumi.ComponentResource):
             opts=child,
         )
         # Routes over a peering attachment can only be made once it is available, that is
-        # once accepted (PITFALLS.md item 11); peering attachments carry static routes only.
+        # once accepted (docs/pitfalls.md item 11); peering attachments carry static routes only.
         after_accept = pulumi.ResourceOptions(parent=self, depends_on=[accepter])
         sides: tuple[tuple[str, Any, Any, str | None], ...] = (
             ("here", routes.id, peer.vpc_cidr, None),

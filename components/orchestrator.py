@@ -76,7 +76,7 @@ _MAX_RECEIVES = 5
 
 def bus_name(settings: Settings) -> str:
     """The orders bus's name: the same in every region, as EventBridge global endpoints need
-    (PITFALLS.md item 21), and one per environment, as the global cluster and Glue names are,
+    (docs/pitfalls.md item 21), and one per environment, as the global cluster and Glue names are,
     so that a dev and a prod deployment can share an account."""
     return f"{PROJECT}-{settings.environment.value}-orders"
 

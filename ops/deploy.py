@@ -58,7 +58,7 @@ def destroy_order(order: list[Pass]) -> list[str]:
     """Stacks to destroy: the reverse of the deploy order, each stack once.
 
     Members go before the home stack, so their Aurora clusters leave the global cluster
-    before the home stack's cluster is deleted (PITFALLS.md item 4).
+    before the home stack's cluster is deleted (docs/pitfalls.md item 4).
     """
     first_deployed = list(dict.fromkeys(step.stack for step in order))
     return first_deployed[::-1]

@@ -9,7 +9,7 @@ primary needs three steps, in this order, each safe to repeat:
 2. the target region's Aurora cluster becomes the writer of the global database. A *planned*
    switchover only works while every region is healthy, and waits for the replication lag to
    reach 0 so no committed write is lost; a real outage needs the *unplanned* failover, which
-   allows data loss (PITFALLS.md item 6);
+   allows data loss (docs/pitfalls.md item 6);
 3. the control record names the new primary region and its write URL, in ``normal`` mode.
 
 If step 2 fails or times out the record stays ``read-only``: reads go on everywhere, writes

@@ -1,6 +1,6 @@
 """Run the real Pulumi program under Pulumi's mocks: one stack, or the whole deployment.
 
-Plain mocks hide mistakes a real deployment would hit (PITFALLS.md item 18), so these make up
+Plain mocks hide mistakes a real deployment would hit (docs/pitfalls.md item 18), so these make up
 for each one:
 
 - the program never runs in preview, so every ``apply`` runs and no output stays unknown;

@@ -1,7 +1,7 @@
 """GlobalData in the simulated stacks: the Aurora global database, the DynamoDB global table,
 the regional tables and the lake house, as a deployment of one stack per region would make them.
 
-The PITFALLS.md items these tests guard are named in each test's docstring.
+The docs/pitfalls.md items these tests guard are named in each test's docstring.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def policy_document(resource: Resource) -> dict[str, Any]:
 def test_every_secondary_joins_the_primarys_global_cluster_without_credentials(
     example_deployment: DeploymentResult, name: str
 ) -> None:
-    """PITFALLS.md item 1: a cross-region replica cluster must carry no master credentials."""
+    """docs/pitfalls.md item 1: a cross-region replica cluster must carry no master credentials."""
     # Given a secondary simulated after the primary
     stack = example_deployment.stacks[name]
 
@@ -103,7 +103,7 @@ def test_every_secondary_joins_the_primarys_global_cluster_without_credentials(
 def test_no_cluster_asks_for_a_managed_master_password_and_the_primary_keeps_it_in_a_secret(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 2: managed master passwords are unsupported for global members."""
+    """docs/pitfalls.md item 2: managed master passwords are unsupported for global members."""
     # Given every stack of the example deployment
     stacks = list(example_deployment.stacks.values())
 
@@ -126,7 +126,7 @@ def test_no_cluster_asks_for_a_managed_master_password_and_the_primary_keeps_it_
 def test_secondary_clusters_ignore_the_diffs_that_would_detach_them(
     example_deployment: DeploymentResult, name: str
 ) -> None:
-    """PITFALLS.md item 3: ignore_changes as the pulumi-aws GlobalCluster docs advise."""
+    """docs/pitfalls.md item 3: ignore_changes as the pulumi-aws GlobalCluster docs advise."""
     cluster = data(example_deployment.stacks[name], CLUSTER)
 
     assert {"globalClusterIdentifier", "replicationSourceIdentifier", "engineVersion"} <= set(
@@ -137,7 +137,7 @@ def test_secondary_clusters_ignore_the_diffs_that_would_detach_them(
 def test_engine_upgrades_go_through_the_global_cluster_not_the_primary_cluster(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 3: the GlobalCluster upgrades its members; clusters ignore the version."""
+    """docs/pitfalls.md item 3: the GlobalCluster upgrades its members; clusters ignore the version."""
     stack = primary(example_deployment)
 
     assert data(stack, GLOBAL_CLUSTER).inputs["engineVersion"] == "16.6"
@@ -147,7 +147,7 @@ def test_engine_upgrades_go_through_the_global_cluster_not_the_primary_cluster(
 def test_secondaries_are_destroyed_before_the_primary_and_leave_the_global_cluster_first(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 4: "please remove it from globalcluster first" on destroy."""
+    """docs/pitfalls.md item 4: "please remove it from globalcluster first" on destroy."""
     # When the deployment is destroyed
     order = destroy_order(example_deployment.order)
 
@@ -164,7 +164,7 @@ def test_secondaries_are_destroyed_before_the_primary_and_leave_the_global_clust
 def test_global_members_default_to_half_an_acu_and_never_auto_pause(
     five_region_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 5: 0.5 ACU by default; 0 only where the config asks for it."""
+    """docs/pitfalls.md item 5: 0.5 ACU by default; 0 only where the config asks for it."""
     # Given stacks whose files have no `database` key at all (the examples set 0.5 explicitly,
     # so they would not notice a wrong default)
     assert not any("active-active:database" in c for c in generated_configs(5).values())
@@ -180,7 +180,7 @@ def test_global_members_default_to_half_an_acu_and_never_auto_pause(
 def test_zero_acu_and_the_auto_pause_delay_apply_only_to_the_stack_that_asks(
     simulate: Simulate,
 ) -> None:
-    """PITFALLS.md item 5: auto-pause is opt-in per region, with its delay."""
+    """docs/pitfalls.md item 5: auto-pause is opt-in per region, with its delay."""
     # Given a deployment where only secondary-1 asks for 0 ACU
     configs = generated_configs(3)
     configs["secondary-1"]["active-active:database"] = {
@@ -207,7 +207,7 @@ def test_zero_acu_and_the_auto_pause_delay_apply_only_to_the_stack_that_asks(
 def test_every_stack_exports_what_a_failover_needs_for_its_own_region(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 6: an unplanned failover names a surviving region's cluster and the
+    """docs/pitfalls.md item 6: an unplanned failover names a surviving region's cluster and the
     global cluster, so every stack exports both (the same global cluster everywhere)."""
     global_ids = {s.outputs["globalClusterId"] for s in example_deployment.stacks.values()}
     assert global_ids == {data(primary(example_deployment), GLOBAL_CLUSTER).outputs["id"]}
@@ -308,7 +308,7 @@ def test_write_forwarding_is_on_only_where_the_config_asks(simulate: Simulate) -
 def test_every_secondary_owns_one_replica_of_the_primarys_table_and_no_table_with_replicas(
     example_deployment: DeploymentResult, name: str
 ) -> None:
-    """PITFALLS.md item 7: Table.replicas and TableReplica are mutually exclusive."""
+    """docs/pitfalls.md item 7: Table.replicas and TableReplica are mutually exclusive."""
     stack = example_deployment.stacks[name]
 
     replica = stack.one(REPLICA)
@@ -322,7 +322,7 @@ def test_every_secondary_owns_one_replica_of_the_primarys_table_and_no_table_wit
 def test_the_primary_table_ignores_replicas_and_declares_none(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 7: otherwise the primary's next update deletes the replicas."""
+    """docs/pitfalls.md item 7: otherwise the primary's next update deletes the replicas."""
     table = global_table(primary(example_deployment))
 
     assert "replicas" in table.ignore_changes
@@ -336,7 +336,7 @@ def global_table(stack: StackResult) -> Resource:
 
 
 def test_the_primary_table_sets_its_stream_explicitly(example_deployment: DeploymentResult) -> None:
-    """PITFALLS.md item 8: an implicit stream setting gives a perpetual diff."""
+    """docs/pitfalls.md item 8: an implicit stream setting gives a perpetual diff."""
     table = global_table(primary(example_deployment))
 
     assert table.inputs["streamEnabled"] is True
@@ -374,7 +374,7 @@ def test_the_table_key_schema_is_the_one_the_functions_use(
 def test_every_secondary_exports_its_own_replicas_stream(
     example_deployment: DeploymentResult, name: str
 ) -> None:
-    """PITFALLS.md item 9: TableReplica has no stream ARN; the stack looks it up locally."""
+    """docs/pitfalls.md item 9: TableReplica has no stream ARN; the stack looks it up locally."""
     stack = example_deployment.stacks[name]
     table_name = primary(example_deployment).outputs["tableName"]
 
@@ -417,7 +417,7 @@ def test_every_region_has_its_own_connections_and_idempotency_tables(
 def test_every_bucket_is_a_v7_bucket_with_no_deprecated_v2_resources(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 15: s3.BucketV2 and the Bucket*V2 helpers are deprecated in v7."""
+    """docs/pitfalls.md item 15: s3.BucketV2 and the Bucket*V2 helpers are deprecated in v7."""
     for stack in example_deployment.stacks.values():
         s3_types = {r.type for r in stack.resources if r.type.startswith("aws:s3/")}
 
@@ -485,7 +485,7 @@ def test_the_lake_is_queryable_in_every_region_from_events_with_encrypted_result
 def test_the_converge_pass_replicates_to_every_replica_stack_after_versioning(
     example_deployment: DeploymentResult,
 ) -> None:
-    """PITFALLS.md item 14: one replication configuration, after versioning, to existing
+    """docs/pitfalls.md item 14: one replication configuration, after versioning, to existing
     destinations."""
     # Given the primary's converge pass
     stack = primary(example_deployment)
@@ -537,7 +537,7 @@ def test_the_replication_role_reaches_only_these_buckets_and_keys(
 
 
 def test_the_primarys_first_pass_replicates_nothing(tmp_path: Path) -> None:
-    """PITFALLS.md item 14: the destinations do not exist yet on the first pass."""
+    """docs/pitfalls.md item 14: the destinations do not exist yet on the first pass."""
     # Given the example primary on its first pass, before any replica stack exists
     stacks = read_stack_files(PROJECT_DIR)
 

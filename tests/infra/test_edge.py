@@ -1,6 +1,6 @@
 """RegionalEdge and GlobalEntry as simulated: APIs in every region, latency routing, CloudFront.
 
-PITFALLS.md items 20 (CloudFront must not forward Host to API Gateway) and 22 (CloudFront's
+docs/pitfalls.md items 20 (CloudFront must not forward Host to API Gateway) and 22 (CloudFront's
 certificate lives in us-east-1) each have a test here. The stacks run the edge on its own
 (tests/infra/edge_program.py), over inputs shaped like GlobalData's and WriteOrchestrator's.
 """
@@ -416,7 +416,7 @@ def test_cloudfront_sends_migrated_paths_to_the_api_and_the_rest_to_the_legacy_o
 
 
 def test_no_cloudfront_behaviour_forwards_the_host_header(with_domain: DeploymentResult) -> None:
-    # PITFALLS.md item 20: API Gateway answers 403 when CloudFront forwards the viewer's Host.
+    # docs/pitfalls.md item 20: API Gateway answers 403 when CloudFront forwards the viewer's Host.
     dist = distribution(with_domain.stacks["primary"])
     behaviours = [*dist.inputs["orderedCacheBehaviors"], dist.inputs["defaultCacheBehavior"]]
 
@@ -427,7 +427,7 @@ def test_no_cloudfront_behaviour_forwards_the_host_header(with_domain: Deploymen
 
 
 def test_cloudfronts_certificate_and_waf_are_in_us_east_1(with_domain: DeploymentResult) -> None:
-    # PITFALLS.md item 22: CloudFront only accepts certificates from us-east-1, whatever the
+    # docs/pitfalls.md item 22: CloudFront only accepts certificates from us-east-1, whatever the
     # primary's region. The primary here is us-east-1 too, so the region is checked as the
     # effective one of the resource, and again on a primary elsewhere below.
     primary = with_domain.stacks["primary"]

@@ -1,4 +1,4 @@
-"""The plan's mocks make up for what Pulumi's plain mocks hide (PITFALLS.md item 18)."""
+"""The plan's mocks make up for what Pulumi's plain mocks hide (docs/pitfalls.md item 18)."""
 
 from __future__ import annotations
 

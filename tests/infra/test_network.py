@@ -1,6 +1,6 @@
 """RegionalNetwork as simulated: the Transit Gateway mesh, routes both ways, on-premises links.
 
-PITFALLS.md items 11, 12, 13 and 19 each have a test here.
+docs/pitfalls.md items 11, 12, 13 and 19 each have a test here.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_each_accepter_lives_in_the_peer_region(example_deployment: DeploymentRe
 def test_routes_over_a_peering_exist_on_both_sides_and_wait_for_the_accepter(
     example_deployment: DeploymentResult,
 ) -> None:
-    # PITFALLS.md item 11: a route over a peering attachment made before it is accepted fails.
+    # docs/pitfalls.md item 11: a route over a peering attachment made before it is accepted fails.
     for stack, peering in peerings(example_deployment):
         accepter = accepter_of(stack, peering)
         routes = over(stack, peering, TGW_ROUTE)
@@ -107,7 +107,7 @@ def test_peering_attachments_are_associated_with_the_route_table_on_both_sides(
 def test_transit_gateways_never_auto_associate_or_propagate(
     example_deployment: DeploymentResult,
 ) -> None:
-    # PITFALLS.md item 12: an accepter auto-associated with a default table fails.
+    # docs/pitfalls.md item 12: an accepter auto-associated with a default table fails.
     for stack in example_deployment.stacks.values():
         tgw = stack.one(TGW)
 
@@ -124,7 +124,7 @@ def test_every_region_has_its_own_transit_gateway_asn(
 
 
 def test_the_nat_strategy_and_zone_count_are_explicit(example_deployment: DeploymentResult) -> None:
-    # PITFALLS.md item 19: awsx defaults to three AZs with a NAT gateway in each.
+    # docs/pitfalls.md item 19: awsx defaults to three AZs with a NAT gateway in each.
     for stack in example_deployment.stacks.values():
         vpc = stack.one("awsx:ec2:Vpc")
 
@@ -143,7 +143,7 @@ def test_nat_per_az_is_available_from_config(simulate: Simulate) -> None:
 def test_the_cidrs_of_all_stacks_are_pairwise_disjoint(
     example_deployment: DeploymentResult,
 ) -> None:
-    # PITFALLS.md item 13: overlapping CIDRs make peering useless (the plan rejects them; see
+    # docs/pitfalls.md item 13: overlapping CIDRs make peering useless (the plan rejects them; see
     # tests/unit/test_settings.py); here, what the example stacks really deploy.
     cidrs = [
         ipaddress.ip_network(s.one("awsx:ec2:Vpc").inputs["cidrBlock"])

@@ -175,7 +175,7 @@ def test_every_regions_bus_has_one_name_that_names_the_environment(
     archives = {s.stack: s.one(ARCHIVE).inputs["name"] for s in stacks(deployment)}
 
     # Then every region's bus has the same name, as a global endpoint pairs two buses of the
-    # same name (PITFALLS.md item 21), and so does every archive
+    # same name (docs/pitfalls.md item 21), and so does every archive
     assert len(set(buses.values())) == 1, buses
     assert len(set(archives.values())) == 1, archives
     # And the name is the environment's, so that a dev and a prod deployment never share one

@@ -135,7 +135,7 @@ def test_an_unplanned_failover_goes_read_only_promotes_then_reopens_writes(
 def test_a_planned_switchover_is_refused_while_a_region_is_unhealthy(
     control: ControlStore,
 ) -> None:
-    # PITFALLS.md item 6: a switchover needs every region healthy; an outage needs a failover.
+    # docs/pitfalls.md item 6: a switchover needs every region healthy; an outage needs a failover.
     database = ModelledGlobalDatabase()
     database.state[PRIMARY_ARN]["status"] = "inaccessible-encryption-credentials"
 
@@ -150,7 +150,7 @@ def test_a_planned_switchover_is_refused_while_a_region_is_unhealthy(
 def test_a_planned_switchover_waits_for_the_replication_lag_to_reach_zero(
     control: ControlStore,
 ) -> None:
-    # PITFALLS.md item 6: switch over only once the lag metric is 0, so no write is lost.
+    # docs/pitfalls.md item 6: switch over only once the lag metric is 0, so no write is lost.
     database = ModelledGlobalDatabase(lags=[850.0, 120.0, 0.0])
 
     failover(database, control).promote("secondary", planned=True)
