@@ -1,6 +1,6 @@
 """`python -m ops`: plan, deploy and operate every stack of the deployment, in order.
 
-Offline, with neither a cloud account nor the Pulumi CLI: plan, diff, order, build.
+Offline, with neither a cloud account nor the Pulumi CLI: plan, cost, diff, order, build.
 Against the Pulumi backend (Pulumi CLI, a backend, AWS credentials): preview, up, destroy,
 outputs, drift, remove-region, rehome. At run time, against AWS, from the saved outputs alone:
 status, failover, failback, read-only, read-write. docs/operations.md is the runbook.
@@ -68,6 +68,19 @@ def parser() -> argparse.ArgumentParser:
         "from the saved outputs. Needs no cloud account and no Pulumi CLI.",
     )
     plan.add_argument("--json", action="store_true", help="print one JSON document")
+
+    cost = command(
+        "cost",
+        commands.cost,
+        "the monthly cost of each stack and in total, from the offline plan",
+        "Prices the offline plan at a usage profile (usage.yaml; --usage FILE overrides its "
+        "keys) with the dated, sourced prices of ops/prices.json. Needs no cloud account.",
+    )
+    cost.add_argument("--json", action="store_true", help="print one JSON document")
+    cost.add_argument("--usage", type=Path, metavar="FILE", help="usage figures to use instead")
+    cost.add_argument("--idle", action="store_true", help="no traffic and nothing stored")
+    cost.add_argument("--lines", action="store_true", help="every priced line of every stack")
+    cost.add_argument("--prices", type=Path, metavar="FILE", help="another price table")
 
     diff = command(
         "diff",

@@ -435,3 +435,23 @@ def status(args: argparse.Namespace) -> int:
     )
     print(json.dumps(result.to_json(), indent=2) if args.json else render_status(result))
     return 0 if result.healthy else 3
+
+
+# -- what it costs ------------------------------------------------------------------------
+
+
+def cost(args: argparse.Namespace) -> int:
+    """`ops cost`: the offline plan priced at a usage profile, per stack and in total."""
+    from ops.cost import PRICES_FILE, PriceTable, Usage, estimate
+    from ops.cost import render as render_cost
+
+    # Both read first: a bad usage file or a missing price fails before the slow plan.
+    usage = Usage.load(args.usage, idle=args.idle)
+    prices = PriceTable.load(args.prices or PRICES_FILE)
+    document = offline_plan(args, read_stack_files(args.dir)).to_json()
+    result = estimate(document, usage, prices)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        print(render_cost(result, details=args.lines))
+    return 0
