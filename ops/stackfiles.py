@@ -2,7 +2,8 @@
 
 Pulumi neither orders dependent stacks (pulumi/pulumi#6311) nor destroys them in reverse
 (pulumi/pulumi#5462), so the order comes from here: from each stack file's ``homeStack``
-and ``peerStacks``.
+and ``peerStacks``. The stack files are checked one by one, then as a deployment, and the
+references they make once more when the order is derived, all before any stack runs.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.settings import (
+    PROJECT,
+    ConfigError,
     Settings,
+    StackValues,
     check_deployment,
+    check_references,
     parse_settings,
     read_stack_file,
     short_name,
@@ -27,7 +30,7 @@ from components.settings import (
 
 
 class DeploymentError(ValueError):
-    """The stack files cannot be deployed as a whole: a cycle, or no primary."""
+    """The stack files cannot be deployed as a whole: a cycle, or no home stack."""
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,41 @@ class Pass:
 
 
 def read_stack_files(directory: Path) -> dict[str, StackFile]:
-    """Every stack file in ``directory``, validated one by one and then as a deployment."""
+    """Every stack file in ``directory``, validated one by one and then as a deployment.
+
+    Every file is read before anything is refused, so that one message lists the mistakes of
+    every file (each with its file, line and key).
+    """
     paths = sorted(directory.glob("Pulumi.*.yaml"))
-    names = [p.name[len("Pulumi.") : -len(".yaml")] for p in paths]
-    files: dict[str, StackFile] = {}
-    configs = {name: read_stack_file(name, path) for name, path in zip(names, paths, strict=True)}
-    for name, path in zip(names, paths, strict=True):
-        settings = parse_settings(name, configs[name], known_stacks=names)
-        raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-        files[name] = StackFile(name, path, raw, with_peers(settings, configs))
-    if not files:
+    if not paths:
         raise DeploymentError(f"no Pulumi.<stack>.yaml in {directory}")
+    names = [p.name[len("Pulumi.") : -len(".yaml")] for p in paths]
+    problems: list[ConfigError] = []
+    configs: dict[str, StackValues] = {}
+    for name, path in zip(names, paths, strict=True):
+        try:
+            configs[name] = read_stack_file(name, path)
+        except ConfigError as error:
+            problems.append(error)
+    parsed: dict[str, Settings] = {}
+    for name, config in configs.items():
+        try:
+            parsed[name] = parse_settings(name, config, known_stacks=names)
+        except ConfigError as error:
+            problems += [error, *error.also]
+    if problems:
+        raise ConfigError.of(problems)
+    files = {
+        name: StackFile(name, path, _as_written(configs[name]), with_peers(parsed[name], configs))
+        for name, path in zip(names, paths, strict=True)
+    }
     check_deployment(f.settings for f in files.values())
     return files
+
+
+def _as_written(config: StackValues) -> dict[str, Any]:
+    """A stack file's config with its keys as written: project keys carry the prefix."""
+    return {(k if ":" in k else f"{PROJECT}:{k}"): v for k, v in config.items()}
 
 
 def deploy_order(stacks: dict[str, Settings], deployed: Collection[str] = ()) -> list[Pass]:
@@ -112,6 +137,10 @@ def deploy_order(stacks: dict[str, Settings], deployed: Collection[str] = ()) ->
             "dependency cycle between stacks "
             + ", ".join(f"{n} (waits for {', '.join(sorted(waiting[n]))})" for n in stuck)
         )
+    # Checked here rather than when the files are read: a region half taken out (its file
+    # still there, no stack naming it any more) must stay readable, so that `ops remove-region`
+    # can finish; what is deployed must be complete.
+    check_references(stacks, [step.stack for step in order])
     if missing:
         order.append(Pass(home.stack, converge=True))
     return order

@@ -72,7 +72,10 @@ def test_the_json_plan_has_every_pass_in_order_the_home_first_pass_included(
 def test_a_secondary_that_peers_with_a_later_stack_waits_for_it(tmp_path: Path) -> None:
     # Given secondary-1 that peers with secondary-2, which only peers with the primary
     configs = generated_configs(3)
-    configs["secondary-1"]["active-active:peerStacks"] = ["organization/active-active/secondary-2"]
+    configs["secondary-1"]["active-active:peerStacks"] = [
+        "organization/active-active/primary",
+        "organization/active-active/secondary-2",
+    ]
     configs["secondary-2"]["active-active:peerStacks"] = ["organization/active-active/primary"]
     stacks = read_stack_files(write_stack_files(tmp_path, configs))
 

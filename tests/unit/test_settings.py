@@ -40,7 +40,7 @@ def test_a_valid_primary_gets_the_documented_defaults() -> None:
     assert settings.environment is Environment.DEV
     assert settings.nat_gateways is NatGateways.SINGLE
     assert settings.availability_zones == 2
-    # Global database members default to 0.5 ACU, never to auto-pause (PITFALLS.md item 5).
+    # Global database members default to 0.5 ACU, never to auto-pause (docs/pitfalls.md item 5).
     assert settings.database.min_capacity == 0.5
 
 
@@ -96,7 +96,7 @@ def test_a_missing_or_malformed_vpc_cidr_is_rejected(cidr: str | None) -> None:
 
 
 def test_overlapping_vpc_cidrs_across_stacks_are_rejected() -> None:
-    # Given two stacks whose CIDRs overlap (PITFALLS.md item 13)
+    # Given two stacks whose CIDRs overlap (docs/pitfalls.md item 13)
     primary = parse_settings("primary", PRIMARY)
     overlapping = parse_settings("secondary", {**SECONDARY, "vpcCidr": "10.10.128.0/17"})
 
@@ -169,9 +169,9 @@ def test_zero_acu_is_allowed_only_when_the_config_asks_for_it() -> None:
     assert settings.database.min_capacity == 0
 
 
-@pytest.mark.parametrize("version", ["16.2", "15.6", "14.11", "13.14", "12.22"])
+@pytest.mark.parametrize("version", ["16.2", "15.6", "14.11", "13.14", "13.6"])
 def test_zero_acu_on_an_engine_version_without_auto_pause_is_rejected(version: str) -> None:
-    # PITFALLS.md item 5: 0 ACU needs a recent engine version; AWS would reject the cluster.
+    # docs/pitfalls.md item 5: 0 ACU needs a recent engine version; AWS would reject the cluster.
     database = {"minCapacity": 0, "engineVersion": version}
 
     assert rejected("primary", {**PRIMARY, "database": database}).key == "database.minCapacity"
@@ -433,3 +433,244 @@ def test_an_adopted_entry_that_is_not_what_rehome_writes_is_refused(field: str, 
     error = rejected("primary", {**PRIMARY, "adopted": {**ADOPTED, field: value}})
 
     assert error.key == f"adopted.{field}"
+
+
+# -- values are checked for what they are ---------------------------------------------------
+
+
+def test_an_engine_version_written_as_a_yaml_number_is_refused_with_a_hint_to_quote_it() -> None:
+    # Given engineVersion: 16.10 unquoted, which YAML reads as the number 16.1
+    error = rejected("primary", {**PRIMARY, "database": {"engineVersion": 16.1}})
+
+    # Then the key is named, and the fix
+    assert error.key == "database.engineVersion"
+    assert 'write it in quotes, "16.1"' in str(error)
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [
+        ("sixteen", "not an Aurora PostgreSQL version"),
+        ("16.06", "not an Aurora PostgreSQL version"),
+        ("16", "not an Aurora PostgreSQL version"),
+        ("12.22", "has no Serverless v2"),
+        ("13.5", "has no Serverless v2"),
+        ("18.1", "has no Serverless v2"),
+    ],
+)
+def test_an_engine_version_aurora_serverless_v2_does_not_run_is_refused(
+    version: str, says: str
+) -> None:
+    error = rejected("primary", {**PRIMARY, "database": {"engineVersion": version}})
+
+    assert error.key == "database.engineVersion"
+    assert says in str(error)
+
+
+@pytest.mark.parametrize(
+    ("region", "says"),
+    [
+        ("eu-west1", "did you mean eu-west-1?"),
+        ("cn-north-1", "aws-cn partition"),
+        ("mx-central-1", "no appsync"),
+        ("", "missing"),
+    ],
+)
+def test_a_region_the_stack_cannot_use_is_refused_saying_why(region: str, says: str) -> None:
+    error = rejected("primary", {**PRIMARY, "aws:region": region})
+
+    assert error.key == "aws:region"
+    assert "Pulumi.primary.yaml: aws:region:" in str(error)
+    assert says in str(error)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "ap-southeast-2", "sa-east-1"])
+def test_a_region_offering_every_service_is_accepted(region: str) -> None:
+    assert parse_settings("primary", {**PRIMARY, "aws:region": region}).region == region
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("active_active:writeMode", "did you mean active-active:writeMode?"),
+        ("aws:regoin", "did you mean aws:region?"),
+        ("random:length", "unknown namespace 'random'"),
+    ],
+)
+def test_a_key_outside_the_known_namespaces_is_refused_by_its_name(key: str, says: str) -> None:
+    error = rejected("primary", {**PRIMARY, key: "x"})
+
+    assert error.key == key
+    assert f"Pulumi.primary.yaml: {key}: " in str(error)
+    assert says in str(error)
+
+
+def test_aws_provider_and_pulumi_keys_are_accepted() -> None:
+    values = {**PRIMARY, "aws:profile": "deploy", "pulumi:tags": {"team": "orders"}}
+
+    assert parse_settings("primary", values).region == "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("domain", "key", "says"),
+    [
+        ({"zoneId": "example.com"}, "domain.zoneId", "write its id"),
+        ({"zoneId": "z123"}, "domain.zoneId", "not a Route 53 hosted zone id"),
+        ({"apiHostname": "https://api.example.com/"}, "domain.apiHostname", "api.example.com"),
+        ({"apiHostname": "API.example.com"}, "domain.apiHostname", "lower case"),
+        ({"publicHostname": "api.example.com"}, "domain.publicHostname", "apiHostname too"),
+        ({"zoneId": None}, "domain.zoneId", "missing"),
+    ],
+)
+def test_a_domain_whose_values_are_not_what_they_say_is_refused(
+    domain: dict[str, Any], key: str, says: str
+) -> None:
+    good = {"zoneId": "Z0123456789ABCDEFGHIJ", "apiHostname": "api.example.com",
+            "publicHostname": "example.com"}  # fmt: skip
+    values = {k: v for k, v in {**good, **domain}.items() if v is not None}
+
+    error = rejected("primary", {**PRIMARY, "domain": values})
+
+    assert error.key == key
+    assert says in str(error)
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"homeStack": "primary"}, "homeStack"),
+        ({"homeStack": "organization/other-project/primary"}, "homeStack"),
+        ({"peerStacks": ["organization/active-active/Primary"]}, "peerStacks"),
+        ({"peerStacks": "organization/active-active/primary"}, "peerStacks"),
+    ],
+)
+def test_a_reference_that_is_not_a_stack_of_this_project_is_refused(
+    values: dict[str, Any], key: str
+) -> None:
+    assert rejected("secondary", {**SECONDARY, **values}).key == key
+
+
+def test_a_stack_file_name_that_cannot_name_aws_resources_is_refused() -> None:
+    error = rejected("Secondary_EU", SECONDARY)
+
+    assert "Pulumi.Secondary_EU.yaml: the file's name" in str(error)
+    assert "lower-case letters, digits and hyphens" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "says"),
+    [
+        ({"writeForwarding": "yes"}, "writeForwarding", "not the string 'yes'"),
+        ({"edge": {"waf": "true"}}, "edge.waf", "without quotes"),
+        ({"edge": {"wafRateLimit": "500"}}, "edge.wafRateLimit", "without quotes"),
+        ({"database": {"minCapacity": True}}, "database.minCapacity", "not true"),
+        ({"availabilityZones": 2.0}, "availabilityZones", "a whole number from 2 to 6"),
+        ({"role": 1}, "role", "home or member"),
+    ],
+)
+def test_values_are_taken_strictly_for_their_type(
+    values: dict[str, Any], key: str, says: str
+) -> None:
+    error = rejected("primary", {**PRIMARY, **values})
+
+    assert error.key == key
+    assert says in str(error)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [({"availabilityZones": "3"}, 3), ({"writeForwarding": "true"}, True)],
+)
+def test_a_top_level_value_may_be_the_string_pulumi_config_set_writes(
+    values: dict[str, Any], expected: Any
+) -> None:
+    settings = parse_settings("primary", {**PRIMARY, **values})
+
+    assert expected in (settings.availability_zones, settings.write_forwarding)
+
+
+def test_a_vpn_asn_the_customer_gateway_does_not_take_is_refused() -> None:
+    on_prem = {"cidrs": ["192.168.0.0/16"],
+               "vpn": {"customerGatewayIp": "203.0.113.10", "bgpAsn": 4_200_000_000}}  # fmt: skip
+
+    error = rejected("primary", {**PRIMARY, "onPrem": on_prem})
+
+    assert error.key == "onPrem.vpn.bgpAsn"
+    assert "2,147,483,647" in str(error)
+
+
+def test_every_mistake_of_one_file_is_listed_at_once() -> None:
+    error = rejected("primary", {**PRIMARY, "vpcCidr": "10.10.0.0/8", "environment": "staging"})
+
+    assert error.key == "vpcCidr"
+    assert "active-active:environment: 'staging' is not dev or prod" in str(error)
+
+
+# -- across stack files ---------------------------------------------------------------------
+
+
+def deployment_error(*stacks: tuple[str, dict[str, Any]]) -> ConfigError:
+    settings = [parse_settings(name, values) for name, values in stacks]
+    with pytest.raises(ConfigError) as caught:
+        check_deployment(settings)
+    return caught.value
+
+
+def test_a_home_stack_reference_to_a_member_is_refused() -> None:
+    ap = {**SECONDARY, "aws:region": "ap-southeast-2", "vpcCidr": "10.30.0.0/16",
+          "homeStack": "organization/active-active/secondary"}  # fmt: skip
+
+    error = deployment_error(("primary", PRIMARY), ("secondary", SECONDARY), ("secondary-ap", ap))
+
+    assert (error.stack, error.key) == ("secondary-ap", "homeStack")
+    assert "writes would be forwarded to a reader" in str(error)
+
+
+def test_two_stacks_in_one_region_are_refused() -> None:
+    other = {**SECONDARY, "aws:region": "us-east-1"}
+
+    error = deployment_error(("primary", PRIMARY), ("secondary", other))
+
+    assert (error.stack, error.key) == ("secondary", "aws:region")
+    assert "one stack per region" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"environment": "prod"}, "environment"),
+        ({"edge": {"corsOrigins": ["https://shop.example.com"]}}, "edge.corsOrigins"),
+        (
+            {"domain": {"zoneId": "Z1", "apiHostname": "api.example.com",
+                        "publicHostname": "example.com"}},
+            "domain",
+        ),
+    ],
+)  # fmt: skip
+def test_a_key_that_must_be_the_same_everywhere_differing_is_refused(
+    change: dict[str, Any], key: str
+) -> None:
+    error = deployment_error(("primary", PRIMARY), ("secondary", {**SECONDARY, **change}))
+
+    assert (error.stack, error.key) == ("secondary", key)
+    assert "must be the same in every stack, because" in str(error)
+
+
+def test_domains_in_two_zones_are_refused_naming_the_zone() -> None:
+    domain = {"zoneId": "Z1", "apiHostname": "api.example.com", "publicHostname": "example.com"}
+    home = {**PRIMARY, "domain": domain}
+    member = {**SECONDARY, "domain": {**domain, "zoneId": "Z2"}}
+
+    error = deployment_error(("primary", home), ("secondary", member))
+
+    assert error.key == "domain.zoneId"
+    assert "Z2 differs from Z1 of stack primary" in str(error)
+
+
+def test_on_prem_networks_overlapping_a_vpc_are_refused() -> None:
+    on_prem = {"cidrs": ["10.20.0.0/24"], "directConnectGatewayId": "dxgw-1"}
+
+    error = deployment_error(("primary", {**PRIMARY, "onPrem": on_prem}), ("secondary", SECONDARY))
+
+    assert (error.stack, error.key) == ("primary", "onPrem.cidrs")
+    assert "the VPC of secondary" in str(error)
