@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install plan diff preview policy test lint format build up destroy bench clean
+.PHONY: install plan diff preview policy test lint format docs build up destroy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ policy: $(STAMP) ## the policy pack's rules over every simulated stack, and over
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+docs: $(STAMP) ## regenerate the README's config reference from the declaration of the keys
+	$(BIN)/python -m components.settings.docs
 
 diff: $(STAMP) ## what `ops up` would change, pass by pass, against what is deployed (offline)
 	$(BIN)/python -m ops diff
