@@ -2,7 +2,7 @@
 
 ``check_deployment`` holds for any set of stacks (a stack and the ones it references, or all
 of them): one home stack, which every ``homeStack`` names; one stack per region; one
-organization in every reference; VPC and on-premises CIDRs apart; and every key declared
+organization in every reference; VPC CIDRs apart, and no on-premises CIDR inside one; and every key declared
 ``Everywhere`` the same in every stack. ``check_references`` needs the whole deployment and its
 order: the home stack's ``replicaStacks`` names every member, and every two stacks are peered
 once, by the later one.
@@ -185,17 +185,21 @@ def _networks(stacks: Sequence[Settings]) -> list[ConfigError]:
                     )
                 )
                 break
+    # A wider on-premises range (10.0.0.0/8 around the VPCs) is fine: each VPC's own, more
+    # specific routes win. One inside a VPC's CIDR takes that VPC's traffic on-premises, and AWS
+    # refuses such a route in the VPC itself.
     for stack in stacks:
         for cidr in stack.on_prem.cidrs if stack.on_prem else ():
             for other, network in networks:
-                if ipaddress.ip_network(cidr).overlaps(network):
+                if ipaddress.ip_network(cidr).subnet_of(network):  # type: ignore[arg-type]
                     where = "this stack's VPC" if other is stack else f"the VPC of {other.stack}"
                     problems.append(
                         _error(
                             stack,
                             "onPrem.cidrs",
-                            f"{cidr} overlaps {network}, {where}: a route to on-premises "
-                            "would shadow the VPC's own",
+                            f"{cidr} lies within {network}, {where}: its traffic would be sent "
+                            "on-premises (AWS refuses that route in the VPC itself); a range "
+                            "around the VPCs, such as 10.0.0.0/8, is fine",
                         )
                     )
     return problems

@@ -295,8 +295,8 @@ class OnPremSettings(ConfigModel):
     cidrs: Annotated[
         tuple[Cidr, ...], AS_TUPLE, NO_REPEATS, Field(min_length=1), Says("a list of IPv4 CIDRs")
     ] = Field(
-        description="the on-premises networks, routed to the Transit Gateway; none may overlap "
-        "a stack's VPC"
+        description="the on-premises networks, routed to the Transit Gateway; none may lie "
+        "within a stack's VPC CIDR (a wider range, such as 10.0.0.0/8, is fine)"
     )
     vpn: VpnSettings | None = Field(default=None, description="a BGP site-to-site VPN")
     direct_connect_gateway_id: DirectConnectGatewayId | None = Field(
@@ -364,7 +364,8 @@ class StackConfig(ConfigModel):
         "words `primary` / `secondary` are refused with the new ones"
     )
     vpc_cidr: VpcCidr = Field(
-        description="the region's VPC CIDR; must not overlap any other stack's, nor `onPrem.cidrs`"
+        description="the region's VPC CIDR; must not overlap any other stack's, and no "
+        "`onPrem.cidrs` may lie within it"
     )
     home_stack: StackRef | None = Field(
         default=None,

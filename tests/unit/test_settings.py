@@ -667,10 +667,22 @@ def test_domains_in_two_zones_are_refused_naming_the_zone() -> None:
     assert "Z2 differs from Z1 of stack primary" in str(error)
 
 
-def test_on_prem_networks_overlapping_a_vpc_are_refused() -> None:
+def test_an_on_prem_network_inside_a_vpc_is_refused() -> None:
     on_prem = {"cidrs": ["10.20.0.0/24"], "directConnectGatewayId": "dxgw-1"}
 
     error = deployment_error(("primary", {**PRIMARY, "onPrem": on_prem}), ("secondary", SECONDARY))
 
     assert (error.stack, error.key) == ("primary", "onPrem.cidrs")
     assert "the VPC of secondary" in str(error)
+
+
+def test_an_on_prem_range_around_the_vpcs_is_accepted() -> None:
+    # A summary route: each VPC's own, more specific route still wins inside it
+    on_prem = {"cidrs": ["10.0.0.0/8"], "directConnectGatewayId": "dxgw-1"}
+
+    check_deployment(
+        [
+            parse_settings("primary", {**PRIMARY, "onPrem": on_prem}),
+            parse_settings("secondary", SECONDARY),
+        ]
+    )
