@@ -44,6 +44,7 @@ from functions.order_intake.intake import (
 from functions.orders.aws import (
     CachedControlSource,
     DynamoControlSource,
+    DynamoKnownOrders,
     SigV4Forwarder,
     StepFunctionsSagaStarter,
 )
@@ -64,6 +65,7 @@ def dependencies() -> IntakeDeps:
     """The handler's adapters, built once per container from the environment."""
     settings = IntakeSettings.from_env()
     session = boto3.session.Session(region_name=settings.region)
+    dynamodb = session.client("dynamodb")
     return IntakeDeps(
         region=settings.region,
         # No record means no failover has ever happened (`ops failover` and `ops read-only`
@@ -71,7 +73,7 @@ def dependencies() -> IntakeDeps:
         # record is still retried.
         control=CachedControlSource(
             DynamoControlSource(
-                session.client("dynamodb"),
+                dynamodb,
                 settings.table_name,
                 ControlRecord(settings.region, None, Mode.NORMAL),
             ),
@@ -81,6 +83,7 @@ def dependencies() -> IntakeDeps:
         forwarder=SigV4Forwarder(
             session.get_credentials, settings.forward_timeout_seconds, settings.region
         ),
+        orders=DynamoKnownOrders(dynamodb, settings.table_name),
     )
 
 

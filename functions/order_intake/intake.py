@@ -24,6 +24,7 @@ from functions.orders.ports import (
     ControlSource,
     ControlUnavailable,
     Forwarder,
+    KnownOrders,
     Mode,
     PrimaryUnreachable,
     Relayed,
@@ -78,6 +79,8 @@ class IntakeDeps:
     control: ControlSource
     saga: SagaStarter
     forwarder: Forwarder
+    # The fingerprints stored with orders already placed (see write.begin_saga).
+    orders: KnownOrders | None = None
 
 
 def parse_order_requested(detail: object) -> tuple[str, OrderRequest]:
@@ -112,7 +115,8 @@ def take(detail: object, deps: IntakeDeps) -> Outcome:
     if control.mode is Mode.READ_ONLY:
         raise RetryLater("the control record says read-only")
     if control.primary_region == deps.region:
-        return Outcome(_FROM_START[begin_saga(deps.saga, order_id, request)], order_id)
+        started = begin_saga(deps.saga, order_id, request, deps.orders)
+        return Outcome(_FROM_START[started], order_id)
     if not control.write_url:
         raise RetryLater(f"the control record names {control.primary_region} but no write URL")
     try:

@@ -7,7 +7,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.auth import SigV4Auth
@@ -18,6 +18,7 @@ from functions.orders import control, read_model
 from functions.orders.domain import OrderRequest
 from functions.orders.errors import PaymentNotConfigured, TransientError
 from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
+from functions.orders.outbox import OutboxEvent
 from functions.orders.ports import (
     ControlRecord,
     ControlSource,
@@ -158,6 +159,35 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class DynamoKnownOrders:
+    """Reads the fingerprint the projector stores with each order's view in the global table.
+
+    The table replicates to every region, so after a failover the new primary knows the
+    orders placed in the old one, which its own execution history does not.
+    """
+
+    def __init__(self, dynamodb: Any, table_name: str):
+        self._dynamodb = dynamodb
+        self._table = table_name
+
+    def fingerprint(self, order_id: str) -> str | None:
+        """The stored fingerprint of the order, or None while it has no view yet."""
+        try:
+            item = self._dynamodb.get_item(
+                TableName=self._table,
+                Key={k: {"S": v} for k, v in read_model.order_key(order_id).items()},
+                ProjectionExpression="#f",
+                ExpressionAttributeNames={"#f": read_model.FINGERPRINT_ATTRIBUTE},
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as exc:
+            raise _unavailable_or_misconfigured(exc, "GetItem") from exc
+        except BotoCoreError as exc:
+            raise PrimaryUnreachable(str(exc)) from exc
+        value = (item or {}).get(read_model.FINGERPRINT_ATTRIBUTE, {}).get("S")
+        return str(value) if value else None
+
+
 class SigV4Forwarder:
     """POSTs a write to the primary's IAM-authorized internal route, signed with SigV4."""
 
@@ -247,33 +277,42 @@ class EventBridgeOrderRequestPublisher:
 
 
 class EventBridgeDomainEvents:
-    """Publishes the saga's domain events (OrderPlaced, OrderConfirmed, ...) on the local bus."""
+    """Publishes the outbox's domain events (OrderPlaced, OrderConfirmed, ...) on the local bus."""
 
     def __init__(self, events: Any, bus_name: str):
         self._events = events
         self._bus = bus_name
 
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """Publish one event; TransientError when the bus refused it or could not be reached.
+    def publish_batch(self, events: Sequence[OutboxEvent]) -> list[str | None]:
+        """Per event, None when the bus took it, else why not (the whole call failing too).
 
-        Transient, so the step is retried rather than compensated: every step publishes again
-        when re-run after its database commit, and a lost event must not refund a good order.
+        Never raises for the bus: the events stay in the outbox and the next drain tries
+        again, so a bus outage never fails a saga step.
         """
+        if not events:
+            return []
+        entries = [
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": event.detail_type,
+                "Detail": event.detail,
+                "EventBusName": self._bus,
+            }
+            for event in events
+        ]
         try:
-            answer = self._events.put_events(
-                Entries=[
-                    {
-                        "Source": EVENT_SOURCE,
-                        "DetailType": detail_type,
-                        "Detail": json.dumps(detail),
-                        "EventBusName": self._bus,
-                    }
-                ]
-            )
+            answer = self._events.put_events(Entries=entries)
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(f"publishing {detail_type}: {exc}") from exc
-        if answer.get("FailedEntryCount"):
-            raise TransientError(f"the bus refused {detail_type}: {answer.get('Entries')}")
+            return [f"PutEvents: {exc}"] * len(events)
+        results = answer.get("Entries") or []
+        if len(results) != len(events):
+            return [f"PutEvents answered {len(results)} entries for {len(events)}"] * len(events)
+        return [
+            None
+            if result.get("EventId") and not result.get("ErrorCode")
+            else f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}"
+            for result in results
+        ]
 
 
 class DynamoViewWriter:
@@ -286,9 +325,17 @@ class DynamoViewWriter:
         self._table = table_name
         self._serialize = TypeSerializer().serialize
 
-    def put_if_newer(self, key: dict[str, str], view: dict[str, Any], version: int) -> bool:
-        """Write ``view`` at ``version`` unless the item holds that version or a newer one."""
+    def put_if_newer(
+        self,
+        key: dict[str, str],
+        view: dict[str, Any],
+        version: int,
+        attributes: dict[str, str] | None = None,
+    ) -> bool:
+        """Write ``view`` (and string ``attributes`` beside it) at ``version`` unless the item
+        holds that version or a newer one."""
         item = {name: {"S": value} for name, value in key.items()}
+        item.update({name: {"S": value} for name, value in (attributes or {}).items()})
         item[read_model.VIEW_ATTRIBUTE] = self._serialize(view)
         item[read_model.VERSION_ATTRIBUTE] = {"N": str(version)}
         try:

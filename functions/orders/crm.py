@@ -1,16 +1,28 @@
-"""HTTP adapter of the optional on-premises CRM, reached over the VPN or Direct Connect."""
+"""HTTP adapter of the optional on-premises CRM, reached over the VPN or Direct Connect.
+
+CRM API (``crmUrl`` in the stack file is ``<base>``):
+
+- ``POST <base>`` ``{customerId, orderId, total, currency}``: an order reached UpdateCustomer
+  (captured, not yet confirmed). A 4xx refuses the order (the saga compensates it); a 5xx or
+  a timeout is retried with the same ``Idempotency-Key: <orderId>:crm``.
+- ``POST <base>/<orderId>/failed`` ``{customerId, orderId}``: an order the CRM was told of
+  has failed after all (``Idempotency-Key: <orderId>:crm-failed``). It may arrive before a
+  placement whose answer was lost: the CRM keeps the order failed whatever comes after.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from functions.orders.errors import CustomerRejected
 from functions.orders.payments import post_json
 
 
 class HttpCrm:
-    """POSTs each confirmed purchase to the CRM; a 4xx refuses the order, a 5xx is retried."""
+    """Tells the CRM of each order that reaches UpdateCustomer, and of its failure after."""
 
     def __init__(self, url: str, timeout_seconds: float = 3.0):
-        self._url = url
+        self._url = url.rstrip("/")
         self._timeout = timeout_seconds
 
     def order_placed(self, customer_id: str, order_id: str, total: int, currency: str) -> None:
@@ -19,6 +31,16 @@ class HttpCrm:
             self._url,
             {"customerId": customer_id, "orderId": order_id, "total": total, "currency": currency},
             {"idempotency-key": f"{order_id}:crm"},
+            self._timeout,
+            CustomerRejected,
+        )
+
+    def order_failed(self, customer_id: str, order_id: str) -> None:
+        """Tell the CRM the order failed after it was told of it, idempotently."""
+        post_json(
+            f"{self._url}/{quote(order_id, safe='')}/failed",
+            {"customerId": customer_id, "orderId": order_id},
+            {"idempotency-key": f"{order_id}:crm-failed"},
             self._timeout,
             CustomerRejected,
         )

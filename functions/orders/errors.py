@@ -14,6 +14,9 @@ class TransientError(Exception):
 class BusinessError(Exception):
     """A refusal that retrying cannot change; the saga compensates."""
 
+    # The HTTP status of the refusal, when a remote service answered one.
+    status: int | None = None
+
 
 class PaymentDeclined(BusinessError):
     """The provider declined the authorization."""
@@ -37,6 +40,19 @@ class CustomerRejected(BusinessError):
 
 class ConfirmedOrderKept(Exception):
     """CancelOrder met a CONFIRMED order: nothing is undone, and the execution fails loudly."""
+
+
+class OrderEnded(BusinessError):
+    """The order already ended (FAILED): final, so this execution takes no forward effect.
+
+    A rerun of the saga for an order that ended (after a failover, or once Step Functions
+    forgot the execution's name) meets it at ConfirmOrder, and its compensations finish
+    whatever the first run left undone.
+    """
+
+
+class ProviderStateUnexpected(Exception):
+    """The payment provider reports a state the saga cannot reconcile; a person must look."""
 
 
 class OrderConflict(BusinessError):

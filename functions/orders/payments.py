@@ -4,8 +4,13 @@ Provider API (what the adapter calls; the test stand-in serves the same):
 
 - ``POST /v1/authorizations`` ``{amount, currency, token, reference}`` -> ``{id}``; 402 declined
 - ``POST /v1/authorizations/{id}/capture`` ``{amount}`` -> ``{id}`` (the capture id)
-- ``GET /v1/authorizations/{id}`` -> ``{id, status, captureId}``: ``captureId`` is the capture
-  made on it, or null; how a saga learns whether a capture whose answer it lost took effect
+- ``GET /v1/authorizations/{id}`` -> ``{id, status, captureId, refundId}``: ``status`` is
+  ``authorized``, ``captured``, ``voided``, ``refunded`` (or ``declined``, ``expired``);
+  ``captureId`` and ``refundId`` the capture and refund made on it, or null. How a saga learns
+  what a call whose answer it lost did
+- ``GET /v1/authorizations?idempotencyKey=<key>`` -> the same, for the authorization an
+  ``authorize`` with that key made; 404 when none was made. How a saga finds an authorization
+  whose answer never reached it
 - ``POST /v1/authorizations/{id}/void`` -> ``{}``
 - ``POST /v1/captures/{id}/refunds`` ``{amount}`` -> ``{id}``
 
@@ -22,8 +27,10 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 from functions.orders.errors import (
@@ -34,6 +41,26 @@ from functions.orders.errors import (
     PaymentRejected,
     TransientError,
 )
+
+# What an authorization can be at the provider: holding money, captured, refunded, or one of
+# the RELEASED states, which hold none.
+AUTHORIZED, CAPTURED, REFUNDED = "authorized", "captured", "refunded"
+RELEASED = frozenset({"voided", "declined", "expired"})
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """An authorization as the provider holds it: the truth when the saga's record is unsure."""
+
+    id: str
+    status: str
+    capture_id: str | None = None
+    refund_id: str | None = None
+
+
+def authorize_key(order_id: str) -> str:
+    """The Idempotency-Key of an order's authorization: what finds it again at the provider."""
+    return f"{order_id}:authorize"
 
 
 class PaymentProvider(Protocol):
@@ -47,8 +74,12 @@ class PaymentProvider(Protocol):
         """Capture an authorization; return the capture id; CaptureRejected if refused."""
         ...
 
-    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
-        """The id of the capture made on an authorization, or None when it was not captured."""
+    def authorization(self, order_id: str, authorization_id: str) -> Authorization:
+        """The authorization as the provider holds it now; moves no money."""
+        ...
+
+    def find_authorization(self, order_id: str) -> Authorization | None:
+        """The authorization made under the order's authorize key, or None; moves no money."""
         ...
 
     def void(self, order_id: str, authorization_id: str) -> None:
@@ -93,7 +124,9 @@ def post_json(
             raise refused_credentials(
                 f"{url} refused the API key ({answer.code}): check the payment API key secret"
             ) from answer
-        raise business_error(f"{url} answered {answer.code}: {detail}") from answer
+        refusal = business_error(f"{url} answered {answer.code}: {detail}")
+        refusal.status = answer.code
+        raise refusal from answer
     except OSError as exc:  # URLError, timeouts and resets are all OSError
         raise TransientError(f"{url}: {exc}") from exc
     try:
@@ -128,9 +161,13 @@ class UnconfiguredPaymentProvider:
         """Refuse: there is no provider to capture with."""
         self._refuse()
 
-    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
+    def authorization(self, order_id: str, authorization_id: str) -> Authorization:
         """Refuse: there is no provider to ask."""
         self._refuse()
+
+    def find_authorization(self, order_id: str) -> Authorization | None:
+        """None: without a provider no authorization can have been made."""
+        return None
 
     def void(self, order_id: str, authorization_id: str) -> None:
         """Refuse: there is no provider to void with."""
@@ -186,10 +223,10 @@ class HttpPaymentProvider:
         answer = self._call(
             "/v1/authorizations",
             {"amount": amount, "currency": currency, "token": token, "reference": order_id},
-            f"{order_id}:authorize",
+            authorize_key(order_id),
             PaymentDeclined,
         )
-        return str(answer["id"])
+        return _id(answer, "authorization")
 
     def capture(self, order_id: str, authorization_id: str, amount: int) -> str:
         """Capture; a 4xx is a rejection."""
@@ -199,13 +236,23 @@ class HttpPaymentProvider:
             f"{order_id}:capture",
             CaptureRejected,
         )
-        return str(answer["id"])
+        return _id(answer, "capture")
 
-    def find_capture(self, order_id: str, authorization_id: str) -> str | None:
-        """Ask the provider whether the authorization was captured, and by which capture."""
-        answer = self._call(f"/v1/authorizations/{authorization_id}", None, None, method="GET")
-        capture = answer.get("captureId")
-        return str(capture) if capture else None
+    def authorization(self, order_id: str, authorization_id: str) -> Authorization:
+        """Ask the provider what became of the authorization (a GET: no money moves)."""
+        path = f"/v1/authorizations/{urllib.parse.quote(authorization_id, safe='')}"
+        return _authorization(self._call(path, None, None, method="GET"))
+
+    def find_authorization(self, order_id: str) -> Authorization | None:
+        """Ask the provider for the authorization the order's authorize key made, if any."""
+        query = urllib.parse.urlencode({"idempotencyKey": authorize_key(order_id)})
+        try:
+            answer = self._call(f"/v1/authorizations?{query}", None, None, method="GET")
+        except PaymentRejected as refused:
+            if refused.status == 404:
+                return None
+            raise
+        return _authorization(answer)
 
     def void(self, order_id: str, authorization_id: str) -> None:
         """Void the authorization."""
@@ -216,4 +263,22 @@ class HttpPaymentProvider:
         answer = self._call(
             f"/v1/captures/{capture_id}/refunds", {"amount": amount}, f"{order_id}:refund"
         )
-        return str(answer["id"])
+        return _id(answer, "refund")
+
+
+def _id(answer: dict[str, Any], what: str) -> str:
+    value = answer.get("id")
+    if not isinstance(value, str) or not value:
+        # The call may have taken effect: retried (same key), never taken as a refusal.
+        raise TransientError(f"the provider's {what} answer has no id: {str(answer)[:200]}")
+    return value
+
+
+def _authorization(answer: dict[str, Any]) -> Authorization:
+    status, auth_id = answer.get("status"), answer.get("id")
+    if not isinstance(status, str) or not isinstance(auth_id, str):
+        raise TransientError(f"the provider's authorization is unreadable: {str(answer)[:200]}")
+    capture, refund = answer.get("captureId"), answer.get("refundId")
+    return Authorization(
+        auth_id, status, str(capture) if capture else None, str(refund) if refund else None
+    )

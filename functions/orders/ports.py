@@ -61,6 +61,18 @@ class SagaStarter(Protocol):
         ...
 
 
+class KnownOrders(Protocol):
+    """What the write side knows of orders already placed, in every region."""
+
+    def fingerprint(self, order_id: str) -> str | None:
+        """The fingerprint of the request the order was placed with, or None while unknown.
+
+        Raises PrimaryUnreachable when it cannot be read for now, WritePathMisconfigured when
+        it was refused for good.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class Relayed:
     """The primary's answer to a forwarded write."""

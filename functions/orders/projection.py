@@ -26,6 +26,9 @@ class Snapshot:
     version: int
     created_at: datetime
     updated_at: datetime
+    # The hash of the request the order was placed with: stored with the view so that every
+    # region's write API can answer 409 to a key reused with another body (never shown).
+    fingerprint: str | None = None
 
     def view(self) -> dict[str, Any]:
         """The order view in the API's shape; money in integer minor units."""

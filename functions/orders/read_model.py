@@ -22,6 +22,9 @@ SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expiresAt"
 VERSION_ATTRIBUTE = "version"
 VIEW_ATTRIBUTE = "view"
+# On the order view item only, next to ``view`` (never inside it, so never shown): the hash of
+# the request the order was placed with, which the write API compares a retry's body with.
+FINGERPRINT_ATTRIBUTE = "fingerprint"
 
 # (name, DynamoDB scalar type) of every key attribute of the global table.
 KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = ((PARTITION_KEY, "S"), (SORT_KEY, "S"))

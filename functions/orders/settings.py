@@ -140,6 +140,21 @@ class SagaSettings:
 
 
 @dataclass(frozen=True)
+class OutboxDrainSettings:
+    """What the outbox drainer needs besides the database: the bus it publishes to."""
+
+    region: str
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> OutboxDrainSettings:
+        """Parse the drainer's variables; raises SettingsError naming a bad one."""
+        return cls(
+            region=_required(env, "AWS_REGION"), event_bus_name=_required(env, "EVENT_BUS_NAME")
+        )
+
+
+@dataclass(frozen=True)
 class ProjectorSettings:
     """What the projector needs besides the database."""
 

@@ -24,6 +24,7 @@ from functions.orders.ports import (
     ControlSource,
     ControlUnavailable,
     Forwarder,
+    KnownOrders,
     Mode,
     OrderRequestPublisher,
     PrimaryUnreachable,
@@ -67,6 +68,9 @@ class WriteDeps:
     # The primary as deployed (PRIMARY_REGION): where this region's bus rule forwards
     # OrderRequested. Async mode publishes only while the control record names this region.
     deployed_primary_region: str | None = None
+    # The fingerprints stored with orders already placed (their views in the global table):
+    # what tells a reused key from a retry after a failover, where no execution remembers it.
+    orders: KnownOrders | None = None
 
 
 def error(
@@ -119,17 +123,35 @@ def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[s
     }
 
 
-def begin_saga(saga: SagaStarter, order_id: str, request: OrderRequest) -> StartOutcome:
-    """Start the order's saga, named after the order: the write API and order_intake alike."""
+def begin_saga(
+    saga: SagaStarter,
+    order_id: str,
+    request: OrderRequest,
+    orders: KnownOrders | None = None,
+) -> StartOutcome:
+    """Start the order's saga, named after the order: the write API and order_intake alike.
+
+    The fingerprint stored with an order already placed decides whether the request is the
+    same order or a reused key, in whichever region writes now. Only for an order not yet
+    projected does this region's execution history decide (the execution's input).
+    """
     fingerprint = request.fingerprint()
-    return saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    stored = orders.fingerprint(order_id) if orders is not None else None
+    if stored is not None and stored != fingerprint:
+        return StartOutcome.CONFLICT
+    outcome = saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    if stored is not None and outcome is StartOutcome.CONFLICT:
+        # This region's execution of that name carried another request, which its
+        # ReserveOrder refused; the order itself is this request's.
+        return StartOutcome.SAME_ORDER
+    return outcome
 
 
 def start_saga(
     deps: WriteDeps, order_id: str, request: OrderRequest, primary_region: str
 ) -> Response:
     """Start the saga in this (primary) region and map the outcome to an answer."""
-    outcome = begin_saga(deps.saga, order_id, request)
+    outcome = begin_saga(deps.saga, order_id, request, deps.orders)
     if outcome is StartOutcome.CONFLICT:
         return error(
             409,

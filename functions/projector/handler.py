@@ -48,7 +48,10 @@ def writer() -> DynamoViewWriter:
 def project(snapshot: Snapshot, views: DynamoViewWriter) -> bool:
     """Write the order view and the order-list item; False when the table already had newer."""
     view = snapshot.view()
-    wrote = views.put_if_newer(read_model.order_key(snapshot.order_id), view, snapshot.version)
+    extra = {read_model.FINGERPRINT_ATTRIBUTE: snapshot.fingerprint} if snapshot.fingerprint else {}
+    wrote = views.put_if_newer(
+        read_model.order_key(snapshot.order_id), view, snapshot.version, extra
+    )
     views.put_if_newer(
         read_model.customer_order_key(
             snapshot.customer_id, iso_utc(snapshot.created_at), snapshot.order_id

@@ -3,7 +3,9 @@
 Environment: ``SagaSettings`` in :mod:`functions.orders.settings` and the database variables
 of :mod:`functions.orders.db`. Errors keep their class names (``PaymentDeclined``,
 ``TransientError``, ...) because the state machine's Retry and Catch match on them; a lost
-database connection becomes ``TransientError`` so that it is retried.
+database connection becomes ``TransientError`` so that it is retried. After each action the
+order's events waiting in the outbox are published (best effort; the scheduled drainer
+publishes what the bus did not take then).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from functions.orders.aws import EventBridgeDomainEvents, SecretsManagerApiKey
 from functions.orders.crm import HttpCrm
 from functions.orders.db import Database, database_from_env
 from functions.orders.errors import TransientError
+from functions.orders.outbox import EventBatchPublisher, drain
 from functions.orders.payments import (
     HttpPaymentProvider,
     PaymentProvider,
@@ -27,7 +30,7 @@ from functions.orders.payments import (
 )
 from functions.orders.settings import SagaSettings
 from functions.orders.steps import CheckoutSteps
-from functions.orders.store import PostgresOrderStore
+from functions.orders.store import PostgresOrderStore, PostgresOutbox
 
 logger = Logger(service="checkout-saga")
 # SQLSTATEs worth a retry: serialization failure, deadlock, too many connections, shutdown.
@@ -49,9 +52,36 @@ def steps() -> CheckoutSteps:
     return CheckoutSteps(
         store=PostgresOrderStore(database()),
         payments=payment_provider(settings, session),
-        events=EventBridgeDomainEvents(session.client("events"), settings.event_bus_name),
         crm=crm,
     )
+
+
+@cache
+def publisher() -> EventBatchPublisher:
+    """The bus the outbox's events go to, built once per container."""
+    settings = SagaSettings.from_env()
+    client = boto3.session.Session(region_name=settings.region).client("events")
+    return EventBridgeDomainEvents(client, settings.event_bus_name)
+
+
+def publish_events(order_id: str) -> None:
+    """Publish the order's events waiting in the outbox, now that the step has committed.
+
+    Best effort: the step's outcome is already decided and committed, so nothing here may
+    fail it; what the bus does not take waits for the scheduled drainer.
+    """
+    try:
+        drained = drain(PostgresOutbox(database()), publisher(), order_id=order_id, max_batches=2)
+    except Exception as exc:
+        database().close()
+        logger.warning(
+            "events left in the outbox", extra={"orderId": order_id, "reason": repr(exc)}
+        )
+        return
+    if drained.error is not None:
+        logger.warning(
+            "events left in the outbox", extra={"orderId": order_id, "reason": drained.error}
+        )
 
 
 def payment_provider(settings: SagaSettings, session: Any) -> PaymentProvider:
@@ -72,8 +102,10 @@ def payment_provider(settings: SagaSettings, session: Any) -> PaymentProvider:
 def _run(
     action: Callable[[CheckoutSteps, dict[str, Any]], dict[str, Any]], event: dict[str, Any]
 ) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     try:
-        return action(steps(), event)
+        result = action(steps(), event)
+        return result
     except pg8000.exceptions.InterfaceError as exc:
         # The connection broke (Aurora failover, idle timeout): reconnect on the retry.
         database().close()
@@ -84,9 +116,14 @@ def _run(
             raise TransientError(f"database busy ({code})") from exc
         raise
     finally:
+        order_id = event.get("orderId")
         logger.info(
-            "saga action ran", extra={"orderId": event.get("orderId"), "action": action.__name__}
+            "saga action ran",
+            extra={"orderId": order_id, "action": action.__name__, **result},
         )
+        # Whatever the action's outcome, what it committed is published (a decline too).
+        if isinstance(order_id, str):
+            publish_events(order_id)
 
 
 def reserve_order(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import Logger
 from functions.orders.aws import (
     CachedControlSource,
     DynamoControlSource,
+    DynamoKnownOrders,
     EventBridgeOrderRequestPublisher,
     SigV4Forwarder,
     StepFunctionsSagaStarter,
@@ -39,8 +40,9 @@ def dependencies() -> WriteDeps:
         fallback = ControlRecord(
             settings.fallback_primary_region, settings.fallback_write_url, Mode.NORMAL
         )
+    dynamodb = session.client("dynamodb")
     control = CachedControlSource(
-        DynamoControlSource(session.client("dynamodb"), settings.table_name, fallback),
+        DynamoControlSource(dynamodb, settings.table_name, fallback),
         settings.control_cache_seconds,
     )
     publisher = None
@@ -60,6 +62,7 @@ def dependencies() -> WriteDeps:
         retry_after_seconds=settings.retry_after_seconds,
         # PRIMARY_REGION is the primary this stack was deployed with, where its bus forwards.
         deployed_primary_region=settings.fallback_primary_region,
+        orders=DynamoKnownOrders(dynamodb, settings.table_name),
     )
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,6 +92,17 @@ class Raw:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Slow:
+    """An answer sent only after ``seconds``: longer than the client waits, it is lost.
+
+    The wait happens outside the stand-in's lock, so other requests are not held up.
+    """
+
+    seconds: float
+    body: Any
+
+
 Responder = Callable[[Recorded], tuple[int, Any]]
 
 
@@ -145,17 +157,24 @@ def serve(responder: Responder) -> Iterator[StandIn]:
             with lock:
                 stand_in.requests.append(recorded)
                 status, answer = responder(recorded)
+            if isinstance(answer, Slow):
+                time.sleep(answer.seconds)
+                answer = answer.body
             headers = {"content-type": "application/json"}
             if isinstance(answer, Raw):
                 data, headers = answer.data, {**headers, **answer.headers}
             else:
                 data = json.dumps(answer).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (OSError, ssl.SSLError):
+                # The client gave up waiting (a lost answer): nobody to answer any more.
+                self.close_connection = True
 
         def do_POST(self) -> None:
             self._answer("POST")

@@ -7,7 +7,7 @@ role needs no password here; on Aurora the same role logs in only with an IAM au
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import pg8000.exceptions
@@ -17,8 +17,15 @@ import pytest
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
 from functions.orders.migrations import Migration, load_migrations, migrate
+from functions.orders.outbox import OutboxEvent
 from functions.orders.settings import APP_USERNAME
-from functions.orders.store import PostgresOrderStore, load_snapshot
+from functions.orders.store import (
+    Applied,
+    Failing,
+    PostgresOrderStore,
+    PostgresOutbox,
+    load_snapshot,
+)
 
 INSUFFICIENT_PRIVILEGE = "42501"
 REQUEST = {
@@ -93,13 +100,26 @@ def test_the_app_role_runs_a_whole_checkout_through_the_store(app: Database) -> 
 
     # When an order goes through every step of a successful checkout
     assert store.reserve("o-ok", "f", REQUEST, 1000)
-    store.set_payment(
-        "o-ok", "AuthorizePayment", "AUTHORIZED", OrderStatus.AUTHORIZED, authorization_id="a"
+    assert store.authorization_sent("o-ok")
+    store.advance(
+        "o-ok",
+        "AuthorizePayment",
+        OrderStatus.AUTHORIZED,
+        "AUTHORIZED",
+        "PaymentAuthorized",
+        authorization_id="a",
     )
-    store.set_payment("o-ok", "CapturePayment", "CAPTURED", OrderStatus.CAPTURED, capture_id="c")
-    assert not store.done("o-ok", "UpdateCustomer")
-    store.apply_to_customer("o-ok", "c-1", 1000)
-    assert store.set_status("o-ok", "ConfirmOrder", OrderStatus.CONFIRMED)
+    store.advance(
+        "o-ok",
+        "CapturePayment",
+        OrderStatus.CAPTURED,
+        "CAPTURED",
+        "PaymentCaptured",
+        capture_id="c",
+    )
+    assert store.intend("o-ok", "TellCrm")
+    store.note("o-ok", "UpdateCustomer", "crm told")
+    assert store.confirm("o-ok") is Applied.APPLIED
 
     # Then every read the saga and the projector make works too
     assert store.order("o-ok") == {
@@ -108,32 +128,58 @@ def test_the_app_role_runs_a_whole_checkout_through_the_store(app: Database) -> 
         "currency": "EUR",
         "status": "CONFIRMED",
         "version": 4,
+        "fingerprint": "f",
     }
     assert (store.payment("o-ok") or {})["status"] == "CAPTURED"
     snapshot = load_snapshot(app, "o-ok")
     assert snapshot is not None and len(snapshot.items) == 2
+    # And the app role drains its events from the outbox, each once
+    published: list[str] = []
+
+    def publish(events: Sequence[OutboxEvent]) -> list[str | None]:
+        published.extend(e.detail_type for e in events)
+        return [None] * len(events)
+
+    outbox = PostgresOutbox(app)
+    assert outbox.writes()
+    outbox.drain_batch(publish)
+    assert published == ["OrderPlaced", "PaymentAuthorized", "PaymentCaptured", "OrderConfirmed"]
+    assert outbox.pending()[0] == 0 and outbox.drain_batch(publish).claimed == 0
 
 
 @pytest.mark.postgres
 def test_the_app_role_runs_every_compensation_through_the_store(app: Database) -> None:
-    # Given an order captured and added to its customer, as the app role
+    # Given an order captured, as the app role
     store = PostgresOrderStore(app)
     store.reserve("o-undo", "f", REQUEST, 1000)
-    store.set_payment(
-        "o-undo", "AuthorizePayment", "AUTHORIZED", OrderStatus.AUTHORIZED, authorization_id="a"
+    store.advance(
+        "o-undo",
+        "AuthorizePayment",
+        OrderStatus.AUTHORIZED,
+        "AUTHORIZED",
+        "PaymentAuthorized",
+        authorization_id="a",
     )
-    store.set_payment("o-undo", "CapturePayment", "CAPTURED", OrderStatus.CAPTURED, capture_id="c")
-    store.apply_to_customer("o-undo", "c-1", 1000)
+    store.advance(
+        "o-undo",
+        "CapturePayment",
+        OrderStatus.CAPTURED,
+        "CAPTURED",
+        "PaymentCaptured",
+        capture_id="c",
+    )
 
     # When the saga compensates every step
-    assert store.revert_customer("o-undo")
-    store.set_payment("o-undo", "RefundPayment", "REFUNDED", refund_id="r")
+    assert store.fail("o-undo", "CRM refused") is Failing.FAILED
+    assert not store.revert_customer("o-undo")
+    assert store.settle("o-undo", {"CAPTURED"}, "REFUNDED", "PaymentRefunded", refund_id="r")
     store.note("o-undo", "VoidAuthorization", "nothing")
-    assert store.set_status("o-undo", "CancelOrder", OrderStatus.FAILED, "CRM refused")
+    assert store.fail("o-undo", "again") is Failing.ALREADY_FAILED
 
-    # Then the order ends failed and refunded
+    # Then the order ends failed with its first cause, and refunded
     assert (store.order("o-undo") or {})["status"] == "FAILED"
     assert (store.payment("o-undo") or {})["status"] == "REFUNDED"
+    assert store.failed_holding_money(0) == []
 
 
 @pytest.mark.postgres
@@ -145,6 +191,8 @@ def test_the_app_role_runs_every_compensation_through_the_store(app: Database) -
         "ALTER TABLE orders ADD COLUMN intruder int",
         "TRUNCATE saga_steps",
         "DELETE FROM orders",
+        # Published events are marked, never removed, by the app.
+        "DELETE FROM outbox",
         # The audit trail and an order's lines are append-only for the app.
         "UPDATE saga_steps SET outcome = 'rewritten'",
         "UPDATE order_items SET quantity = 1",

@@ -9,9 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
-from functions.orders import saga
 from functions.orders.aws import EventBridgeDomainEvents, StepFunctionsSagaStarter
-from functions.orders.errors import TransientError
+from functions.orders.outbox import OutboxEvent
 from functions.orders.ports import PrimaryUnreachable, WritePathMisconfigured
 
 MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:checkout"
@@ -36,25 +35,43 @@ class RaisingEvents:
         raise self._error
 
 
+EVENTS = [
+    OutboxEvent(1, "o-1", "PaymentCaptured", '{"orderId": "o-1"}'),
+    OutboxEvent(2, "o-1", "OrderConfirmed", '{"orderId": "o-1"}'),
+]
+
+
 @pytest.mark.parametrize(
     "events",
     [
         RaisingEvents(ClientError({"Error": {"Code": "InternalException"}}, "PutEvents")),
         RaisingEvents(EndpointConnectionError(endpoint_url="https://events")),
-        type("Refusing", (), {"put_events": lambda self, **kw: {"FailedEntryCount": 1}})(),
+        type("Refusing", (), {"put_events": lambda self, **kw: {"FailedEntryCount": 2}})(),
     ],
-    ids=["client-error", "no-connection", "failed-entry"],
+    ids=["client-error", "no-connection", "no-entries"],
 )
-def test_a_domain_event_the_bus_did_not_take_is_retried_by_the_saga_not_compensated(
-    events: Any,
-) -> None:
+def test_events_the_bus_did_not_take_are_reported_not_raised(events: Any) -> None:
     # Given a bus that refuses or cannot be reached
     publisher = EventBridgeDomainEvents(events, "orders")
-    # When a step publishes its event
-    with pytest.raises(TransientError) as raised:
-        publisher.publish("OrderConfirmed", {"orderId": "o-1"})
-    # Then the error is one the state machine retries, so a good order is not refunded
-    assert type(raised.value).__name__ in saga.TRANSIENT_ERRORS
+    # When the outbox publishes a batch
+    errors = publisher.publish_batch(EVENTS)
+    # Then each event is reported not taken (it stays in the outbox), and nothing is raised
+    # into the saga step that drains it
+    assert len(errors) == 2 and all(errors)
+
+
+def test_only_the_entries_the_bus_refused_are_reported() -> None:
+    # Given a bus that takes the first entry of a batch and refuses the second
+    answer = {
+        "FailedEntryCount": 1,
+        "Entries": [{"EventId": "e-1"}, {"ErrorCode": "InternalFailure", "ErrorMessage": "x"}],
+    }
+    publisher = EventBridgeDomainEvents(
+        type("Half", (), {"put_events": lambda self, **kw: answer})(), "orders"
+    )
+    # When the batch is published / Then only the second stays to be published again
+    errors = publisher.publish_batch(EVENTS)
+    assert errors[0] is None and errors[1] is not None and "InternalFailure" in errors[1]
 
 
 @pytest.mark.parametrize(

@@ -249,3 +249,51 @@ def test_no_input_ever_produces_a_500(
     assert response.status in {202, 400, 409, 413, 503}
     if response.status == 503:
         assert response.body["error"]["code"] == "READ_ONLY"
+
+
+class StoredFingerprints:
+    """The fingerprints the views in the global table hold, by order id."""
+
+    def __init__(self, **by_key: str) -> None:
+        self.by_order = {order_id_for(key): fingerprint for key, fingerprint in by_key.items()}
+
+    def fingerprint(self, order_id: str) -> str | None:
+        return self.by_order.get(order_id)
+
+
+def fingerprint_of(body: str) -> str:
+    from functions.orders.domain import parse_order_request
+
+    return parse_order_request(body).fingerprint()
+
+
+def test_a_key_whose_order_holds_another_fingerprint_is_409_without_a_saga() -> None:
+    # Given a primary with no execution of the order (a failover), whose view of the order
+    # holds the fingerprint of another body
+    saga = FakeSaga()
+    deps = primary(saga=saga, orders=StoredFingerprints(**{"key-1": "another body"}))
+    # When the key comes again
+    response = place_order(KEY, BODY, deps)
+    # Then it is the documented 409, and no saga starts
+    assert (response.status, response.body["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert saga.started == {}
+
+
+def test_the_order_s_own_fingerprint_makes_a_retry_the_same_order_whatever_ran_here() -> None:
+    # Given the order's view holds this body's fingerprint, while this region's execution
+    # of that name ran another body (refused by its ReserveOrder)
+    saga = FakeSaga(started={order_id_for("key-1"): "another body"})
+    deps = primary(saga=saga, orders=StoredFingerprints(**{"key-1": fingerprint_of(BODY)}))
+    # When the client retries / Then it is the same order, accepted
+    response = place_order(KEY, BODY, deps)
+    assert (response.status, response.body["orderId"]) == (202, order_id_for("key-1"))
+
+
+def test_an_order_not_yet_in_the_views_is_told_by_this_region_s_executions() -> None:
+    # Given an order accepted here a moment ago, not projected yet
+    deps = primary(orders=StoredFingerprints())
+    place_order(KEY, BODY, deps)
+    other = json.loads(BODY)
+    other["items"][0]["quantity"] = 2
+    # When its key comes with another body / Then the execution's input tells: 409
+    assert place_order(KEY, json.dumps(other), deps).status == 409

@@ -1,0 +1,78 @@
+"""Lambda (every region, every minute): publish the domain events waiting in the outbox.
+
+The saga's steps write their events in the outbox with each change and publish them right
+after their commit; what the bus did not take then waits here. This function publishes it
+(oldest first, at least once), so a bus outage delays the projection and never fails an order.
+In a region whose cluster does not write (a secondary) it does nothing: the writer's
+drainer publishes, and after a failover the new writer's takes over the pending events.
+
+It fails the invocation (Lambda retries it, then its on-failure destination, a watched
+dead-letter queue, raises an alarm) when events stay unpublished, or when an order has ended
+FAILED while its payment still holds money: both need a person.
+
+Environment: ``EVENT_BUS_NAME``, ``AWS_REGION`` and the database variables of
+:mod:`functions.orders.db`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.logging import Logger
+
+from functions.orders.aws import EventBridgeDomainEvents
+from functions.orders.db import Database, database_from_env
+from functions.orders.outbox import drain
+from functions.orders.settings import OutboxDrainSettings
+from functions.orders.store import PostgresOrderStore, PostgresOutbox
+
+logger = Logger(service="outbox-drain")
+# An order FAILED for this long with money still held is no compensation in progress.
+HELD_MONEY_GRACE_SECONDS = 900
+
+
+class OutboxNotDrained(RuntimeError):
+    """Events stay unpublished, or failed orders hold money: the invocation fails (alarm)."""
+
+
+@cache
+def database() -> Database:
+    """The container's database connection."""
+    return database_from_env()
+
+
+@cache
+def publisher() -> EventBridgeDomainEvents:
+    """This region's bus."""
+    settings = OutboxDrainSettings.from_env()
+    client = boto3.session.Session(region_name=settings.region).client("events")
+    return EventBridgeDomainEvents(client, settings.event_bus_name)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Drain the outbox once; raise OutboxNotDrained when something needs a person."""
+    outbox = PostgresOutbox(database())
+    try:
+        if not outbox.writes():
+            return {"skipped": "this region's cluster does not take writes"}
+        drained = drain(outbox, publisher())
+        waiting, oldest = outbox.pending()
+        holding = PostgresOrderStore(database()).failed_holding_money(HELD_MONEY_GRACE_SECONDS)
+    except Exception:
+        database().close()
+        raise
+    report = {"published": drained.published, "pending": waiting, "oldestSeconds": round(oldest)}
+    logger.info("outbox drained", extra=report)
+    problems = []
+    if drained.error is not None:
+        problems.append(f"{waiting} events wait in the outbox; the bus said: {drained.error}")
+    if holding:
+        problems.append(
+            f"{len(holding)} FAILED orders still hold money at the provider: {holding[:20]}"
+        )
+    if problems:
+        logger.error("the outbox needs a person", extra={**report, "problems": problems})
+        raise OutboxNotDrained("; ".join(problems))
+    return report
