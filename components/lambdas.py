@@ -59,6 +59,10 @@ class FunctionArgs:
     timeout: int = 30
     memory_size: int = 512
     kms_key_arn: pulumi.Input[str] | None = None
+    # Where Lambda puts an asynchronous invocation that failed all its attempts (an SQS
+    # queue the function's statements allow it to send to); None for functions invoked
+    # synchronously only.
+    dead_letter_queue_arn: pulumi.Input[str] | None = None
 
 
 def lambda_code(name: str, settings: Settings, parent: pulumi.Resource) -> LambdaCode:
@@ -215,6 +219,11 @@ class LambdaFunction(pulumi.ComponentResource):
                     security_group_ids=[args.vpc.security_group_id],
                 )
                 if args.vpc is not None
+                else None
+            ),
+            dead_letter_config=(
+                aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=args.dead_letter_queue_arn)
+                if args.dead_letter_queue_arn is not None
                 else None
             ),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),

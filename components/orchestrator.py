@@ -53,6 +53,7 @@ WRITE_FUNCTIONS: tuple[str, ...] = (
     "order_intake",
     "projector",
     "migrator",
+    "outbox_drain",
     *saga_function_names(),
 )
 
@@ -257,6 +258,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
 
         self._projection(code, bus)
         self._lake(bus)
+        self._outbox_drain(code, bus)
 
         self._migrations(code)
 
@@ -321,6 +323,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         statements: Sequence[Mapping[str, Any]] = (),
         timeout: int = 30,
         as_master: bool = False,
+        dead_letter_queue_arn: pulumi.Input[str] | None = None,
     ) -> LambdaFunction:
         """One write-side function; those that need the database get the VPC and IAM auth.
 
@@ -343,6 +346,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 environment=env,
                 statements=all_statements,
                 vpc=self._args.vpc if spec.needs_vpc else None,
+                dead_letter_queue_arn=dead_letter_queue_arn,
                 timeout=timeout,
             ),
             self._args.alarm_topic_arn,
@@ -780,6 +784,67 @@ class WriteOrchestrator(pulumi.ComponentResource):
                 },
                 self._kms_via("dynamodb"),
             ],
+        )
+
+    def _outbox_drain(self, code: LambdaCode, bus: aws.cloudwatch.EventBus) -> None:
+        """Every minute, the drainer publishes the events waiting in the outbox.
+
+        The saga's steps write their events with their changes and publish them after their
+        commit; what the bus did not take then waits in the outbox for this. A schedule on
+        the region's default bus (schedules live only there) invokes the drainer, which does
+        nothing where the cluster does not write. A delivery that fails, and an invocation
+        that still fails after Lambda's two retries, land in a watched dead-letter queue: the
+        drainer fails while events stay unpublished or a FAILED order still holds money.
+        """
+        label = "outbox-drain"
+        dlq = self._dead_letter_queue(
+            label, "outbox drains that failed: events unpublished, or FAILED orders holding money"
+        )
+        drainer = self._function(
+            code,
+            "outbox_drain",
+            environment={"EVENT_BUS_NAME": bus.name},
+            timeout=60,
+            statements=[
+                self._put_events(bus.arn),
+                {
+                    "Sid": "FailedDrainsToDeadLetters",
+                    "Effect": "Allow",
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": dlq.arn,
+                },
+                self._kms_via("sqs"),
+            ],
+            dead_letter_queue_arn=dlq.arn,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-{label}",
+            # On the default bus, which every stack of the account shares in this region.
+            name=f"{PROJECT}-{self._settings.stack}-{label}",
+            description="every minute: publish the domain events waiting in the outbox",
+            schedule_expression="rate(1 minute)",
+            tags=tags(self._settings, f"{self._name}-{label}"),
+            opts=self._child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{self._name}-{label}-permission",
+            action="lambda:InvokeFunction",
+            function=drainer.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=self._child,
+        )
+        policy = self._allow_rule_to_send(f"{label}-dlq", dlq, [rule])
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-{label}-target",
+            rule=rule.name,
+            arn=drainer.arn,
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dlq.arn),
+            # A tick that cannot be delivered within two minutes is superseded by the next.
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=120, maximum_retry_attempts=2
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, policy]),
         )
 
     def _lake(self, bus: aws.cloudwatch.EventBus) -> None:

@@ -60,6 +60,13 @@ HANDLERS: tuple[HandlerSpec, ...] = (
         "domain events (SQS) to the order views in the global table",
     ),
     *_SAGA,
+    HandlerSpec(
+        "outbox_drain",
+        "functions.outbox_drain.handler.handler",
+        True,
+        "every minute: publishes the domain events waiting in the outbox; fails (an alarm) "
+        "while they stay unpublished or a FAILED order holds money",
+    ),
     # Read side (issue 7): env vars in each function's settings module and docs/read-side.md.
     HandlerSpec(
         "read_api",

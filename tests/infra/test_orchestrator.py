@@ -45,7 +45,7 @@ GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
-WRITE_SIDE = ("write_api", "projector", "migrator", *saga_function_names())
+WRITE_SIDE = ("write_api", "projector", "migrator", "outbox_drain", *saga_function_names())
 # Services that invoke a Lambda function asynchronously (events are queued by Lambda).
 ASYNC_INVOKERS = {"events.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com"}
 
@@ -82,7 +82,8 @@ def rules_matching(stack: StackResult, detail_type: str) -> list[Resource]:
     """Rules whose pattern lets an event of this detail type from the orders source through."""
     found = []
     for rule in stack.of_type(RULE):
-        pattern = json.loads(rule.inputs["eventPattern"])
+        # A schedule has no pattern: it matches no event.
+        pattern = json.loads(rule.inputs.get("eventPattern") or "{}")
         if pattern.get("source") != [EVENT_SOURCE]:
             continue
         types = pattern.get("detail-type", [])
@@ -265,6 +266,7 @@ def test_each_write_side_function_has_the_environment_its_settings_module_reads(
     from functions.orders.db import DatabaseSettings
     from functions.orders.settings import (
         MigratorSettings,
+        OutboxDrainSettings,
         ProjectorSettings,
         SagaSettings,
         WriteApiSettings,
@@ -274,6 +276,7 @@ def test_each_write_side_function_has_the_environment_its_settings_module_reads(
         "write_api": [WriteApiSettings.from_env],
         "projector": [ProjectorSettings.from_env, DatabaseSettings.from_env],
         "migrator": [DatabaseSettings.from_env, MigratorSettings.from_env],
+        "outbox_drain": [OutboxDrainSettings.from_env, DatabaseSettings.from_env],
         **{
             name: [SagaSettings.from_env, DatabaseSettings.from_env]
             for name in saga_function_names()
@@ -512,12 +515,18 @@ def test_every_asynchronously_invoked_function_has_a_dead_letter_destination(
             for p in stack.of_type(PERMISSION)
             if p.inputs.get("principal") in ASYNC_INVOKERS
         }
-        configured = {
-            c.inputs["functionName"]
+        # An on-failure destination, or the function's own dead-letter queue, both watched.
+        destinations = {
+            c.inputs["functionName"]: c.inputs["destinationConfig"]["onFailure"]["destination"]
             for c in stack.of_type(INVOKE_CONFIG)
             if c.inputs.get("destinationConfig", {}).get("onFailure", {}).get("destination")
         }
-        assert invoked_async <= configured, invoked_async - configured
+        for fn in stack.of_type(FUNCTION):
+            if fn.inputs.get("deadLetterConfig", {}).get("targetArn"):
+                destinations[fn.outputs["name"]] = fn.inputs["deadLetterConfig"]["targetArn"]
+        assert invoked_async <= destinations.keys(), invoked_async - destinations.keys()
+        for name in invoked_async:
+            dead_letter_queue_is_watched(stack, destinations[name])
 
 
 def test_the_saga_alarms_on_failed_executions(example_deployment: DeploymentResult) -> None:
@@ -715,3 +724,41 @@ def test_in_five_regions_every_secondary_forwards_to_the_one_primary_bus(
 
     assert forwarded == [primary_bus] * 4
     assert len(primary(five_region_deployment).of_type(INVOCATION)) == 1
+
+
+def test_every_region_drains_its_outbox_every_minute_onto_its_own_bus(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in stacks(example_deployment):
+        drainer = function(stack, "outbox_drain")
+        # Given the rule that invokes the drainer
+        [rule] = [
+            r
+            for r in stack.of_type(RULE)
+            for t in targets_of(stack, r)
+            if t.inputs["arn"] == drainer.outputs["arn"]
+        ]
+        # Then it is a schedule on the default bus, every minute, and only it may invoke
+        assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
+        assert not rule.inputs.get("eventBusName")
+        [permission] = [
+            p for p in stack.of_type(PERMISSION) if p.inputs["function"] == drainer.outputs["name"]
+        ]
+        assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+        # And the drainer publishes on this region's bus only, which its environment names
+        assert environment(drainer)["EVENT_BUS_NAME"] == stack.outputs["eventBusName"]
+        [put] = [
+            s
+            for policy in role_policies(stack, drainer.inputs["role"])
+            for s in statements(policy)
+            if "events:PutEvents" in as_list(s["Action"])
+        ]
+        assert put["Resource"] == stack.outputs["eventBusArn"]
+        # And a failed invocation lands in a watched dead-letter queue it may send to
+        dlq = drainer.inputs["deadLetterConfig"]["targetArn"]
+        dead_letter_queue_is_watched(stack, dlq)
+        assert any(
+            "sqs:SendMessage" in as_list(s["Action"]) and s["Resource"] == dlq
+            for policy in role_policies(stack, drainer.inputs["role"])
+            for s in statements(policy)
+        )
