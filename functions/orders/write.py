@@ -205,8 +205,8 @@ def _place_order(
         and control.primary_region == deps.deployed_primary_region
     ):
         # The bus rule forwards to the primary as deployed; after a failover it would deliver
-        # to a region that no longer writes (PITFALLS 10), so then the write goes synchronously
-        # to the primary the control record names, below.
+        # to a region that no longer writes (docs/pitfalls.md item 10), so then the write goes
+        # synchronously to the primary the control record names, below.
         deps.publisher.publish(key, order_id, request.fingerprint(), request)
         return accepted(order_id, deps.region, control.primary_region)
     if not control.write_url:
