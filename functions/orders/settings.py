@@ -19,7 +19,8 @@ Variables (all strings, as Lambda passes them):
   Manager): the payment provider. ``PAYMENT_TIMEOUT_SECONDS`` (default 5). Without
   ``PAYMENT_BASE_URL`` (a stack with no ``payments.baseUrl``) the saga still runs, and its
   payment steps fail each order with ``PaymentNotConfigured``.
-- ``CRM_URL``: optional on-premises CRM endpoint UpdateCustomer notifies;
+- ``CRM_URL``: optional on-premises CRM endpoint UpdateCustomer notifies (and RevertCustomer,
+  of an order that failed after);
   ``CRM_TIMEOUT_SECONDS`` (default 3).
 - ``GLOBAL_CLUSTER_ID``, ``DB_CLUSTER_ARN``: the migrator's; the Aurora global database and
   this region's cluster in it. Both set: the migrator applies migrations only while this
