@@ -23,6 +23,9 @@ ALTER TABLE payments
     ADD COLUMN authorizations_in_doubt integer NOT NULL DEFAULT 0
     CHECK (authorizations_in_doubt >= 0);
 
+-- The drainer looks every minute for recent FAILED orders whose payment still holds money.
+CREATE INDEX orders_failed_by_update ON orders (updated_at) WHERE status = 'FAILED';
+
 -- Exactly what functions/orders/store.py runs on the outbox: insert, read, mark published.
 GRANT SELECT, INSERT, UPDATE ON outbox TO orders_app;
 GRANT USAGE ON SEQUENCE outbox_seq_seq TO orders_app;

@@ -171,6 +171,7 @@ def test_the_app_role_runs_every_compensation_through_the_store(app: Database) -
 
     # When the saga compensates every step
     assert store.fail("o-undo", "CRM refused") is Failing.FAILED
+    assert store.failed_holding_money(0) == ["o-undo"]
     assert not store.revert_customer("o-undo")
     assert store.settle("o-undo", {"CAPTURED"}, "REFUNDED", "PaymentRefunded", refund_id="r")
     store.note("o-undo", "VoidAuthorization", "nothing")
