@@ -33,6 +33,8 @@ USAGE_FILE = OPS_DIR.parent / "usage.yaml"
 # Where the prices of global services live in the price table.
 GLOBAL = "global"
 GB = 1024 * 1024 * 1024
+# Serverless v2 capacity of an instance that is not paused: its smallest step above 0.
+AWAKE_ACU = 0.5
 
 # What the summary adds up, by the service a price belongs to.
 CATEGORIES = {
@@ -590,9 +592,32 @@ def _aurora_instance(view: StackView, r: dict[str, Any]) -> list[Charge]:
     low = float(scaling.get("minCapacity", 0.5))
     high = float(scaling.get("maxCapacity", low))
     wanted = view.usage("database.writerACU" if view.is_home else "database.readerACU")
-    # Idle, an instance sits at its minimum: 0 means paused, which bills nothing.
-    acu = min(max(wanted, low), high) if view.traffic.busy else low
-    return [Charge(f"ACU-hours ({acu:g} ACU on average)", acu * view.hours, "auroraAcuHour")]
+    if view.traffic.busy:
+        acu = min(max(wanted, low), high)
+        return [Charge(f"ACU-hours ({acu:g} ACU on average)", acu * view.hours, "auroraAcuHour")]
+    # Idle, an instance sits at its minimum; 0 is paused, which bills nothing, unless what
+    # connects more often than the pause timeout keeps it awake at its smallest step.
+    pause = float(scaling.get("secondsUntilAutoPause", 300)) / 60
+    wakers = _wakers(view, pause) if low == 0 else []
+    if wakers:
+        return [
+            Charge(f"ACU-hours ({AWAKE_ACU:g} ACU: kept from pausing by {', '.join(wakers)})",
+                   AWAKE_ACU * view.hours, "auroraAcuHour"),
+        ]  # fmt: skip
+    return [Charge(f"ACU-hours ({low:g} ACU, its minimum)", low * view.hours, "auroraAcuHour")]
+
+
+def _wakers(view: StackView, pause_minutes: float) -> list[str]:
+    """What in the stack connects to the database more often than the cluster pauses."""
+    wakers = ["the health checks"] if view.traffic.probes else []
+    for function in view.of_type(LAMBDA):
+        variables = (_inputs(function).get("environment") or {}).get("variables") or {}
+        if not {"DB_HOST", "DB_READER_HOST"} & set(variables):
+            continue
+        intervals = _schedules(view, function)
+        if intervals and min(intervals) < pause_minutes:
+            wakers.append(f"{function['name']} every {min(intervals):g} min")
+    return wakers
 
 
 def _aurora_cluster(view: StackView, r: dict[str, Any]) -> list[Charge]:
@@ -699,6 +724,8 @@ def _invocations(view: StackView, r: dict[str, Any]) -> float:
         "order_intake": t.async_in,
         # Runs once a deploy, not a month.
         "migrator": 0.0,
+        # Runs on its schedule alone, counted from the plan's rule below.
+        "outbox_drain": 0.0,
     }
     scheduled = _scheduled_runs(view, r)
     if package not in serves and not scheduled:
@@ -708,28 +735,32 @@ def _invocations(view: StackView, r: dict[str, Any]) -> float:
     return serves.get(package, 0.0) + scheduled
 
 
-def _scheduled_runs(view: StackView, function: dict[str, Any]) -> float:
-    """Runs a month of a function that scheduled bus rules of its stack invoke."""
+def _schedules(view: StackView, function: dict[str, Any]) -> list[float]:
+    """The intervals, in minutes, of the scheduled bus rules of its stack that invoke it."""
     name = str(_inputs(function).get("name", ""))
     rules = {str(_inputs(x).get("name")): x for x in view.of_type(EVENT_RULE)}
-    runs = 0.0
+    intervals = []
     for target in view.of_type(EVENT_TARGET):
         if not name or not str(_inputs(target).get("arn", "")).endswith(f":function:{name}"):
             continue
         rule = rules.get(str(_inputs(target).get("rule")))
         expression = _inputs(rule).get("scheduleExpression") if rule else None
-        if expression:
-            runs += _runs_a_month(view, str(expression), str(rule["name"]) if rule else name)
-    return runs
+        if rule and expression:
+            intervals.append(_interval_minutes(view, str(expression), str(rule["name"])))
+    return intervals
 
 
-def _runs_a_month(view: StackView, expression: str, owner: str) -> float:
-    """How often ``rate(N unit)`` fires in a month; other schedules have no rule."""
+def _scheduled_runs(view: StackView, function: dict[str, Any]) -> float:
+    """Runs a month of a function that scheduled bus rules of its stack invoke."""
+    return sum(view.hours * 60 / minutes for minutes in _schedules(view, function))
+
+
+def _interval_minutes(view: StackView, expression: str, owner: str) -> float:
+    """Minutes between two runs of ``rate(N unit)``; other schedules have no rule."""
     match = re.fullmatch(r"rate\((\d+) (minutes?|hours?|days?)\)", expression.strip())
     if not match:
         raise CostError(f"{view.name}: {owner}: schedule {expression!r} has no price rule")
-    minutes = int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)[0]]
-    return view.hours * 60 / minutes
+    return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)[0]]
 
 
 def _lambda(view: StackView, r: dict[str, Any]) -> list[Charge]:
@@ -994,7 +1025,11 @@ def _canary(view: StackView, r: dict[str, Any]) -> list[Charge]:
     """Synthetics canary: its runs, from its schedule."""
     expression = str((_inputs(r).get("schedule") or {}).get("expression", ""))
     return [
-        Charge("canary runs", _runs_a_month(view, expression, r["name"]), "syntheticsCanaryRun")
+        Charge(
+            "canary runs",
+            view.hours * 60 / _interval_minutes(view, expression, r["name"]),
+            "syntheticsCanaryRun",
+        )
     ]
 
 

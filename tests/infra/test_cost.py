@@ -275,20 +275,50 @@ def test_each_order_costs_the_transitions_of_the_saga_declared_in_saga_py(
     assert not [x for x in result.lines if x.stack != "primary" and "transition" in x.item]
 
 
-def test_an_auto_paused_cluster_bills_no_capacity_while_idle(
+def schedule(stack: dict[str, Any], function: str, expression: str) -> None:
+    """Add a scheduled bus rule invoking one of the stack's functions."""
+    (target,) = [x for x in stack["resources"] if x["name"] == function]
+    rule = f"{function}-schedule"
+    stack["resources"] += [
+        {"type": "aws:cloudwatch/eventRule:EventRule", "name": rule, "urn": rule,
+         "region": stack["region"], "inputs": {"name": rule, "scheduleExpression": expression}},
+        {"type": "aws:cloudwatch/eventTarget:EventTarget", "name": f"{rule}-target",
+         "urn": f"{rule}-target", "region": stack["region"],
+         "inputs": {"rule": rule, "arn": f"arn:aws:lambda:x:1:function:{target['inputs']['name']}"}},
+    ]  # fmt: skip
+
+
+def test_an_idle_cluster_set_to_auto_pause_bills_nothing_unless_a_schedule_wakes_it(
     examples: dict[str, Any], prices: PriceTable
 ) -> None:
-    # Given the examples with the members' clusters at a minimum of 0 ACU (auto-pause)
+    # Given the examples with the members' clusters at a minimum of 0 ACU (auto-pause after
+    # 5 minutes), and none of their functions on a schedule
     document = copy.deepcopy(examples)
     for name in ("secondary", "secondary-ap"):
-        for resource in document["stacks"][name]["resources"]:
+        stack = document["stacks"][name]
+        stack["resources"] = [
+            x for x in stack["resources"] if not x["inputs"].get("scheduleExpression")
+        ]
+        for resource in stack["resources"]:
             if resource["type"] == "aws:rds/cluster:Cluster":
                 resource["inputs"]["serverlessv2ScalingConfiguration"]["minCapacity"] = 0
 
-    # When priced idle, Then only the primary's 0.5 ACU is billed
-    result = idle(document, prices)
-    capacity = [x for x in result.lines if x.price.key == "auroraAcuHour"]
-    assert [(x.stack, x.quantity) for x in capacity] == [("primary", 0.5 * 730)]
+    def capacity() -> dict[str, Any]:
+        lines = idle(document, prices).lines
+        return {x.stack: x for x in lines if x.price.key == "auroraAcuHour"}
+
+    # Then, idle, only the primary's 0.5 ACU is billed: the members are paused
+    assert {k: x.quantity for k, x in capacity().items()} == {"primary": 0.5 * 730}
+
+    # When a function that connects to secondary's database runs every 10 minutes, Then it
+    # still pauses in between; every minute, it never does, and is billed 0.5 ACU
+    schedule(document["stacks"]["secondary"], "secondary-migrator-function", "rate(10 minutes)")
+    assert "secondary" not in capacity()
+    schedule(document["stacks"]["secondary"], "secondary-health-function", "rate(1 minute)")
+    awake = capacity()["secondary"]
+    assert awake.quantity == 0.5 * 730
+    assert "kept from pausing by secondary-health-function every 1 min" in awake.item
+    assert "secondary-ap" not in capacity()
 
 
 # -- the usage profile --------------------------------------------------------------------
