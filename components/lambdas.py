@@ -1,7 +1,7 @@
 """Lambda functions the same way everywhere: shared code archives, one role each, logs, tracing.
 
 Every function of a stack runs from the same two archives built by ``python -m ops build``
-(see ops/build.py): the ``functions/`` package and a layer of pure-Python dependencies. Each
+(built by ops/build.py; components/archives.py says where): the ``functions/`` package and a layer of pure-Python dependencies. Each
 function gets a role of its own whose policy lists exact actions on this region's resources;
 the few actions AWS offers no narrower resource for are in ``WILDCARD_ACTIONS``, with why.
 """
@@ -18,11 +18,11 @@ import pulumi_aws as aws
 
 from components import lifecycle
 from components.alarms import metric_alarm
+from components.archives import DEPENDENCIES_ARCHIVE, FUNCTIONS_ARCHIVE, source_code_hash
 from components.guards import WILDCARD_ACTIONS
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.catalog import HandlerSpec
-from ops.build import DEPENDENCIES_ARCHIVE, FUNCTIONS_ARCHIVE, source_code_hash
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"

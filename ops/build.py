@@ -18,18 +18,21 @@ the same tree gives the same bytes, and the same ``source_code_hash``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-BUILD_DIR = PROJECT_DIR / "build" / "lambda"
-FUNCTIONS_ARCHIVE = BUILD_DIR / "functions.zip"
-DEPENDENCIES_ARCHIVE = BUILD_DIR / "dependencies.zip"
+from components.archives import (
+    BUILD_DIR,
+    DEPENDENCIES_ARCHIVE,
+    FUNCTIONS_ARCHIVE,
+    PROJECT_DIR,
+    source_code_hash,
+)
+
+__all__ = ["BUILD_DIR", "DEPENDENCIES_ARCHIVE", "FUNCTIONS_ARCHIVE", "source_code_hash"]
 
 # The distributions the functions import at run time; their own requirements come along.
 RUNTIME_DISTRIBUTIONS = ("aws-lambda-powertools", "pg8000")
@@ -109,11 +112,6 @@ def write_archive(target: Path, files: Iterable[tuple[str, Path]]) -> bool:
         return False
     staging.replace(target)
     return True
-
-
-def source_code_hash(path: Path) -> str:
-    """The base64 SHA-256 that Lambda reports for an archive."""
-    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
 def build_archives() -> dict[str, Path]:

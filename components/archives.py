@@ -1,0 +1,21 @@
+"""Where the Lambda archives are, and the hash Lambda reports for one.
+
+`ops build` (ops/build.py) writes the archives; the Pulumi program only reads them, so the
+program needs these facts and nothing of the operator tooling that builds them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BUILD_DIR = PROJECT_DIR / "build" / "lambda"
+FUNCTIONS_ARCHIVE = BUILD_DIR / "functions.zip"
+DEPENDENCIES_ARCHIVE = BUILD_DIR / "dependencies.zip"
+
+
+def source_code_hash(path: Path) -> str:
+    """The base64 SHA-256 that Lambda reports for an archive."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
