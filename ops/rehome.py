@@ -135,23 +135,34 @@ def rehome(
 
 def _rewrite_stack_files(directory: Path, lost: str, to: str, adopted: dict[str, str]) -> None:
     stacks = read_stack_files(directory)
+    # Keep the organization the stack files already write (`<org>/active-active/<stack>`).
+    home_reference = stacks[to].settings.home_stack or qualified_name(lost)
+    organization = home_reference.split("/")[0] if "/" in home_reference else None
+
+    def named(stack: str) -> str:
+        return qualified_name(stack, organization) if organization else qualified_name(stack)
+
     replicas = [
-        qualified_name(name)
+        named(name)
         for name in (short_name(r) for r in stacks[lost].settings.replica_stacks)
         if name != to
     ]
+    # The home stack deploys first, so it can peer with no member: each member it peered with
+    # takes that peering over (its attachment is made anew from the member's side).
+    handed_over = [short_name(p) for p in stacks[to].settings.peer_stacks if short_name(p) != lost]
     for name, stack in stacks.items():
         if name in (lost, to):
             continue
         for key in ("peerStacks", "replicaStacks"):
             drop_reference(stack.path, key, lost)
-        _set(stack.path, {"homeStack": qualified_name(to)}, ())
-    for key in ("peerStacks",):
-        drop_reference(stacks[to].path, key, lost)
+        peers = [named(short_name(p)) for p in stack.settings.peer_stacks if short_name(p) != lost]
+        if name in handed_over:
+            peers.append(named(to))
+        _set(stack.path, {"homeStack": named(to), "peerStacks": peers}, ())
     _set(
         stacks[to].path,
         {"role": "home", "replicaStacks": replicas, "adopted": adopted},
-        ("homeStack",),
+        ("homeStack", "peerStacks"),
     )
     stacks[lost].path.unlink()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ops.rehome import GLOBAL_CLUSTER, Import, rehome
-from ops.stackfiles import DeploymentError, read_stack_files
+from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
 from tests.support.deployments import generated_configs, write_stack_files
 
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/active-active-orders"
@@ -122,3 +122,30 @@ def test_only_a_surviving_member_can_take_over(tmp_path: Path, to: str) -> None:
         rehome(directory, to, workspace, OUTPUTS, tmp_path / "o.json")
     assert workspace.calls == []
     assert (directory / "Pulumi.primary.yaml").exists()
+
+
+def test_rehoming_to_the_last_stack_hands_its_peerings_over_so_the_order_has_no_cycle(
+    tmp_path: Path,
+) -> None:
+    # Given three stacks under another organization; secondary-2 peers with both others
+    configs = generated_configs(3)
+    for config in configs.values():
+        for key, value in list(config.items()):
+            if isinstance(value, str) and value.startswith("organization/"):
+                config[key] = value.replace("organization/", "acme/")
+            elif isinstance(value, list):
+                config[key] = [v.replace("organization/", "acme/") for v in value]
+    directory = write_stack_files(tmp_path, configs)
+
+    # When secondary-2 takes over
+    rehome(directory, "secondary-2", RecordingWorkspace(False), OUTPUTS, tmp_path / "o.json")
+
+    # Then it deploys first, secondary-1 takes the peering over, and the organization stays
+    stacks = read_stack_files(directory)
+    settings = {n: f.settings for n, f in stacks.items()}
+    order = [p.stack for p in deploy_order(settings, deployed=list(settings))]
+    assert order == ["secondary-2", "secondary-1"]
+    assert stacks["secondary-2"].settings.peer_stacks == ()
+    member = stacks["secondary-1"].settings
+    assert member.home_stack == "acme/active-active/secondary-2"
+    assert member.peer_stacks == ("acme/active-active/secondary-2",)
