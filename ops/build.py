@@ -35,14 +35,16 @@ from components.archives import (
 __all__ = ["BUILD_DIR", "DEPENDENCIES_ARCHIVE", "FUNCTIONS_ARCHIVE", "source_code_hash"]
 
 # The distributions the functions import at run time; their own requirements come along.
-RUNTIME_DISTRIBUTIONS = ("aws-lambda-powertools", "pg8000")
+RUNTIME_DISTRIBUTIONS = ("aws-lambda-powertools", "aws-xray-sdk", "pg8000")
 # Provided by the Lambda runtime, never vendored.
 PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore", "s3transfer", "urllib3"})
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Caches, tests, and install records that differ from one machine to the next.
+# Native extensions too: built for this machine, not Lambda's arm64, and each vendored one
+# (wrapt's, for the X-Ray SDK) has a pure-Python fallback it uses when the extension is absent.
 _SKIPPED = re.compile(
-    r"(^|/)(__pycache__|tests?)(/|$)|\.pyc$"
+    r"(^|/)(__pycache__|tests?)(/|$)|\.pyc$|\.so$"
     r"|\.dist-info/(RECORD|INSTALLER|REQUESTED|direct_url\.json)$"
 )
 
