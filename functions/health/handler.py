@@ -13,6 +13,7 @@ from botocore.config import Config
 from functions.health.checks import Check, HealthReport, run_checks
 from functions.health.probes import DatabaseProbe, TableProbe
 from functions.health.settings import HealthSettings
+from functions.observability import API_GATEWAY, observed, service_logger, service_tracer
 from functions.orders.db import RDS_CA_BUNDLE, Database, DatabaseSettings, iam_login
 
 
@@ -43,6 +44,10 @@ class Health:
             "headers": {"content-type": "application/json", "cache-control": "no-store"},
             "body": json.dumps(report.body, separators=(",", ":")),
         }
+
+
+logger = service_logger("health")
+tracer = service_tracer("health")
 
 
 @functools.cache
@@ -80,6 +85,7 @@ def build_health() -> Health:
     return Health(checks, settings.region, settings.role, settings.deadline_seconds, informational)
 
 
+@observed(logger, tracer, API_GATEWAY)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return build_health().handle()

@@ -25,15 +25,16 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.logging import Logger
 
 from functions.migrator.rds import RdsGlobalDatabase
 from functions.migrator.writer import GlobalDatabase, decide
+from functions.observability import observed, service_logger, service_tracer
 from functions.orders.db import Database, database_from_env
 from functions.orders.migrations import migrate
 from functions.orders.settings import MigratorSettings, WriterCheck
 
-logger = Logger(service="migrator")
+logger = service_logger("migrator")
+tracer = service_tracer("migrator")
 
 
 @cache
@@ -66,6 +67,7 @@ def migrate_if_writer(
     return {"applied": apply(database), "writer": True}
 
 
+@observed(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Apply the pending migrations where this region writes, and report what ran."""
     check = MigratorSettings.from_env().writer_check

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -25,9 +24,11 @@ from botocore.httpsession import URLLib3Session
 from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, WebSocketPusher
 from functions.notifier.notify import OrderNotifier, changed_order
 from functions.notifier.settings import NotifierSettings
+from functions.observability import observed, service_logger, service_tracer
 from functions.read_side.connections import ConnectionStore
 
-logger = Logger(service="notifier")
+logger = service_logger("notifier")
+tracer = service_tracer("notifier")
 
 
 class StreamNotifier:
@@ -81,6 +82,7 @@ def build_notifier() -> StreamNotifier:
     return StreamNotifier(notifier, on_invocation=once.register_lambda_context)
 
 
+@observed(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return build_notifier().handle(event, context)

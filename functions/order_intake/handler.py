@@ -31,8 +31,9 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.logging import Logger
 
+from functions import correlation
+from functions.observability import observed, record_ms, service_logger, service_tracer
 from functions.order_intake.intake import (
     BatchForwarder,
     IntakeDeps,
@@ -48,10 +49,12 @@ from functions.orders.aws import (
     SigV4Forwarder,
     StepFunctionsSagaStarter,
 )
+from functions.orders.instrumented import TimedForwarder
 from functions.orders.ports import ControlRecord, Mode
 from functions.orders.settings import IntakeSettings
 
-logger = Logger(service="order-intake")
+logger = service_logger("order-intake")
+tracer = service_tracer("order-intake")
 
 _DROPPED = {
     Taken.INVALID: "dropping an invalid OrderRequested",
@@ -80,8 +83,11 @@ def dependencies() -> IntakeDeps:
             settings.control_cache_seconds,
         ),
         saga=StepFunctionsSagaStarter(session.client("stepfunctions"), settings.state_machine_arn),
-        forwarder=SigV4Forwarder(
-            session.get_credentials, settings.forward_timeout_seconds, settings.region
+        forwarder=TimedForwarder(
+            SigV4Forwarder(
+                session.get_credentials, settings.forward_timeout_seconds, settings.region
+            ),
+            record_ms,
         ),
         orders=DynamoKnownOrders(dynamodb, settings.table_name),
     )
@@ -106,12 +112,16 @@ def _detail(record: dict[str, Any]) -> Any:
     return envelope["detail"]
 
 
+@observed(logger, tracer, emits_metrics=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Take each record where the primary is; report the records to deliver again."""
     deps = dependencies()
     batch = replace(deps, forwarder=BatchForwarder(deps.forwarder))
     failures = []
+    request_id = correlation.current()
     for record in event.get("Records", []):
+        correlation.bind(request_id)
+        logger.set_correlation_id(request_id)
         try:
             detail = _detail(record)
         except ValueError as exc:
@@ -121,6 +131,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 extra={"messageId": record.get("messageId"), "reason": str(exc)},
             )
             continue
+        if isinstance(detail, dict):
+            # The secondary's write API put its request's correlation id in the event.
+            carried = correlation.bind(detail.get(correlation.FIELD)) or request_id
+            correlation.bind(carried)
+            logger.set_correlation_id(carried)
         try:
             _log(take(detail, batch))
         except RetryLater as exc:

@@ -14,6 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions import correlation
 from functions.orders import control, read_model
 from functions.orders.domain import OrderRequest
 from functions.orders.errors import PaymentNotConfigured, TransientError
@@ -205,6 +206,9 @@ class SigV4Forwarder:
     def forward(self, url: str, region: str, headers: dict[str, str], body: bytes) -> Relayed:
         """Send and return the primary's answer; raises PrimaryUnreachable on any failure."""
         all_headers = dict(headers)
+        correlation_id = correlation.current()
+        if correlation_id is not None:
+            all_headers[correlation.HEADER] = correlation_id
         if self._origin:
             all_headers["x-origin-region"] = self._origin
         request = AWSRequest(method="POST", url=url, data=body, headers=all_headers)
@@ -257,6 +261,9 @@ class EventBridgeOrderRequestPublisher:
             "request": request.to_json(),
             "originRegion": self._origin,
         }
+        correlation_id = correlation.current()
+        if correlation_id is not None:
+            detail[correlation.FIELD] = correlation_id
         try:
             answer = self._events.put_events(
                 Entries=[

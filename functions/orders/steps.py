@@ -326,8 +326,11 @@ class CheckoutSteps:
                 f"saga failed after the confirmation ({failure_cause(state)}): nothing was "
                 "undone, find out why ConfirmOrder's answer was lost"
             )
+        # The saga ends here: "failed" for the run that ends it first, "already failed" for a
+        # retry or a rerun (what the business counters count once).
+        first = not self.store.done(order_id, "CancelOrder")
         self.store.note(order_id, "CancelOrder", "failed")
-        return _result(order_id, "failed")
+        return _result(order_id, "failed" if first else "already failed")
 
     # -- money the provider holds ----------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pg8000.native
 
+from functions import correlation
 from functions.orders.db import Database
 from functions.orders.domain import OrderStatus, can_transition, check_transition
 from functions.orders.errors import OrderConflict
@@ -97,7 +98,17 @@ def _emit(
     status: str,
     version: int,
 ) -> None:
-    detail = {"orderId": order_id, "customerId": customer, "status": status, "version": version}
+    detail: dict[str, Any] = {
+        "orderId": order_id,
+        "customerId": customer,
+        "status": status,
+        "version": version,
+    }
+    # The request that caused the change (the saga's input carries it), for the logs of
+    # whoever takes the event: the projector, then the notifier.
+    correlation_id = correlation.current()
+    if correlation_id is not None:
+        detail[correlation.FIELD] = correlation_id
     conn.run(
         "INSERT INTO outbox (order_id, detail_type, detail) VALUES (:o, :t, :d)",
         o=order_id,

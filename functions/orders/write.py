@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions import correlation
 from functions.orders.domain import (
     OrderRequest,
     ValidationError,
@@ -114,13 +115,22 @@ def accepted(order_id: str, region: str, primary_region: str) -> Response:
 
 
 def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[str, Any]:
-    """The saga's input; deterministic, so a retry of the same order repeats it exactly."""
-    return {
+    """The saga's input: the order, and the correlation id of the request that started it.
+
+    Only ``fingerprint`` tells a retry from a reused key (the correlation id differs from
+    one request to the next), so the saga's steps log with the id of the request that
+    started them.
+    """
+    started: dict[str, Any] = {
         "orderId": order_id,
         "fingerprint": fingerprint,
         "total": request.total,
         "request": request.to_json(),
     }
+    correlation_id = correlation.current()
+    if correlation_id is not None:
+        started[correlation.FIELD] = correlation_id
+    return started
 
 
 def begin_saga(

@@ -20,15 +20,16 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.logging import Logger
 
+from functions.observability import EVENT_ID, observed, service_logger, service_tracer
 from functions.orders.aws import EventBridgeDomainEvents
 from functions.orders.db import Database, database_from_env
 from functions.orders.outbox import drain
 from functions.orders.settings import OutboxDrainSettings
 from functions.orders.store import PostgresOrderStore, PostgresOutbox
 
-logger = Logger(service="outbox-drain")
+logger = service_logger("outbox-drain")
+tracer = service_tracer("outbox-drain")
 # An order FAILED for this long with money still held is no compensation in progress.
 HELD_MONEY_GRACE_SECONDS = 900
 
@@ -51,6 +52,7 @@ def publisher() -> EventBridgeDomainEvents:
     return EventBridgeDomainEvents(client, settings.event_bus_name)
 
 
+@observed(logger, tracer, EVENT_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Drain the outbox once; raise OutboxNotDrained when something needs a person."""
     outbox = PostgresOutbox(database())

@@ -18,8 +18,9 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.logging import Logger
 
+from functions import correlation
+from functions.observability import observed, service_logger, service_tracer
 from functions.orders import read_model
 from functions.orders.aws import DynamoViewWriter
 from functions.orders.db import Database, database_from_env
@@ -27,7 +28,8 @@ from functions.orders.projection import Snapshot, iso_utc
 from functions.orders.settings import ProjectorSettings
 from functions.orders.store import load_snapshot
 
-logger = Logger(service="projector")
+logger = service_logger("projector")
+tracer = service_tracer("projector")
 
 
 @cache
@@ -71,17 +73,22 @@ def project_order(order_id: str) -> bool:
     return project(snapshot, writer())
 
 
-def _order_id(record: dict[str, Any]) -> str:
+def _detail(record: dict[str, Any]) -> dict[str, Any]:
     # The SQS message body is the EventBridge event the projection rule delivered.
-    return str(json.loads(record["body"])["detail"]["orderId"])
+    return dict(json.loads(record["body"])["detail"])
 
 
+@observed(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Project every record of the SQS batch; report the ones that failed."""
     failures = []
+    request_id = correlation.current()
     for record in event.get("Records", []):
         try:
-            project_order(_order_id(record))
+            detail = _detail(record)
+            # Each event carries the correlation id of the request that caused it.
+            logger.set_correlation_id(correlation.bind(detail.get(correlation.FIELD)) or request_id)
+            project_order(str(detail["orderId"]))
         except Exception:
             logger.exception("projection failed", extra={"messageId": record.get("messageId")})
             database().close()

@@ -13,15 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
 
+from functions.observability import API_GATEWAY, observed, service_logger, service_tracer
 from functions.read_api.settings import ReadApiSettings
 from functions.read_side.dynamo import DynamoOrderReader, SecretKeySource
 from functions.read_side.errors import NotFound, ReadError
 from functions.read_side.queries import OrderQueries
 from functions.read_side.tokens import PageTokens
 
-logger = Logger(service="read-api")
+logger = service_logger("read-api")
+tracer = service_tracer("read-api")
 
 GET_ORDER = "GET /orders/{orderId}"
 LIST_ORDERS = "GET /customers/{customerId}/orders"
@@ -95,6 +96,7 @@ def build_api() -> ReadApi:
     return ReadApi(build_queries)
 
 
+@observed(logger, tracer, API_GATEWAY)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return build_api().handle(event)

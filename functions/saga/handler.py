@@ -16,8 +16,9 @@ from typing import Any
 
 import boto3
 import pg8000.exceptions
-from aws_lambda_powertools.logging import Logger
 
+from functions import business_metrics
+from functions.observability import SAGA_INPUT, count, observed, service_logger, service_tracer
 from functions.orders.aws import EventBridgeDomainEvents, SecretsManagerApiKey
 from functions.orders.crm import HttpCrm
 from functions.orders.db import Database, database_from_env
@@ -32,7 +33,14 @@ from functions.orders.settings import SagaSettings
 from functions.orders.steps import CheckoutSteps
 from functions.orders.store import PostgresOrderStore, PostgresOutbox
 
-logger = Logger(service="checkout-saga")
+logger = service_logger("checkout-saga")
+tracer = service_tracer("checkout-saga")
+# What a step's outcome means for the business counters, counted by the run that decided it.
+_COUNTED = {
+    ("reserve_order", "reserved"): business_metrics.ORDERS_PLACED,
+    ("confirm_order", "applied"): business_metrics.ORDERS_CONFIRMED,
+    ("cancel_order", "failed"): business_metrics.ORDERS_FAILED,
+}
 # SQLSTATEs worth a retry: serialization failure, deadlock, too many connections, shutdown.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "53300", "57P01", "57P02", "57P03"}
 
@@ -105,6 +113,9 @@ def _run(
     result: dict[str, Any] = {}
     try:
         result = action(steps(), event)
+        ended = _COUNTED.get((action.__name__, str(result.get("outcome"))))
+        if ended is not None:
+            count(ended)
         return result
     except pg8000.exceptions.InterfaceError as exc:
         # The connection broke (Aurora failover, idle timeout): reconnect on the retry.
@@ -126,46 +137,55 @@ def _run(
             publish_events(order_id)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def reserve_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ReserveOrder."""
     return _run(CheckoutSteps.reserve_order, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """AuthorizePayment."""
     return _run(CheckoutSteps.authorize_payment, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def capture_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CapturePayment."""
     return _run(CheckoutSteps.capture_payment, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def update_customer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """UpdateCustomer."""
     return _run(CheckoutSteps.update_customer, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def confirm_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ConfirmOrder."""
     return _run(CheckoutSteps.confirm_order, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def revert_customer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """RevertCustomer (compensates UpdateCustomer)."""
     return _run(CheckoutSteps.revert_customer, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def refund_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """RefundPayment (compensates CapturePayment)."""
     return _run(CheckoutSteps.refund_payment, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def void_authorization(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """VoidAuthorization (compensates AuthorizePayment)."""
     return _run(CheckoutSteps.void_authorization, event)
 
 
+@observed(logger, tracer, SAGA_INPUT, emits_metrics=True)
 def cancel_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CancelOrder (compensates ReserveOrder): the order ends FAILED with its cause."""
     return _run(CheckoutSteps.cancel_order, event)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import boto3
 
+from functions.observability import API_GATEWAY, observed, service_logger, service_tracer
 from functions.read_side.connections import ConnectionStore
 from functions.read_side.errors import InvalidInput
 from functions.read_side.views import valid_id
@@ -36,6 +37,10 @@ class Connections(Protocol):
     def disconnect(self, connection_id: str) -> None:
         """Forget a connection."""
         ...
+
+
+logger = service_logger("websocket")
+tracer = service_tracer("websocket")
 
 
 def _reply(status: int, body: Any | None = None) -> dict[str, Any]:
@@ -104,6 +109,7 @@ def build_routes() -> WebSocketRoutes:
     )
 
 
+@observed(logger, tracer, API_GATEWAY)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return build_routes().handle(event)

@@ -12,8 +12,14 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.logging import Logger
 
+from functions.observability import (
+    API_GATEWAY,
+    observed,
+    record_ms,
+    service_logger,
+    service_tracer,
+)
 from functions.orders.aws import (
     CachedControlSource,
     DynamoControlSource,
@@ -22,12 +28,14 @@ from functions.orders.aws import (
     SigV4Forwarder,
     StepFunctionsSagaStarter,
 )
+from functions.orders.instrumented import TimedForwarder
 from functions.orders.ports import ControlRecord, Mode, WritePathMisconfigured
 from functions.orders.settings import WriteApiSettings
 from functions.orders.write import WriteDeps, error, place_order
 
 INTERNAL_PATH_SUFFIX = "/internal/orders"
-logger = Logger(service="write-api")
+logger = service_logger("write-api")
+tracer = service_tracer("write-api")
 
 
 @cache
@@ -54,8 +62,11 @@ def dependencies() -> WriteDeps:
         region=settings.region,
         control=control,
         saga=StepFunctionsSagaStarter(session.client("stepfunctions"), settings.state_machine_arn),
-        forwarder=SigV4Forwarder(
-            session.get_credentials, settings.forward_timeout_seconds, settings.region
+        forwarder=TimedForwarder(
+            SigV4Forwarder(
+                session.get_credentials, settings.forward_timeout_seconds, settings.region
+            ),
+            record_ms,
         ),
         publisher=publisher,
         async_mode=settings.async_mode,
@@ -66,6 +77,7 @@ def dependencies() -> WriteDeps:
     )
 
 
+@observed(logger, tracer, API_GATEWAY, emits_metrics=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Map the API Gateway event to place_order and its Response back."""
     path = str(

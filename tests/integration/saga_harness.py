@@ -50,6 +50,7 @@ from tests.integration.orders_harness import (
     put_control,
     serve,
 )
+from tests.support.lambda_context import lambda_context
 
 ACCOUNT = "123456789012"
 COMPENSATIONS = {a.state for a in saga.actions()[len(saga.STEPS) :]}
@@ -105,7 +106,7 @@ def _invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bo
         if injected is not None:
             return _error(injected, f"injected before {self.function_name} ran")
         try:
-            result = function(payload, None)
+            result = function(payload, lambda_context())
         except Exception as exc:
             return _error(type(exc).__name__, str(exc))
         if fault is not None and fault.after():
@@ -358,7 +359,7 @@ class World:
 
     def drain(self) -> dict[str, Any]:
         """Run the scheduled outbox drainer once."""
-        return outbox_drain.handler({}, None)
+        return outbox_drain.handler({}, lambda_context())
 
     def project(self) -> None:
         """Drain the outbox, then the projector's queue into the projector handler."""
@@ -371,7 +372,9 @@ class World:
             if not messages:
                 return
             records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]
-            assert projector.handler({"Records": records}, None) == {"batchItemFailures": []}
+            assert projector.handler({"Records": records}, lambda_context()) == {
+                "batchItemFailures": []
+            }
             for m in messages:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
 
@@ -420,7 +423,8 @@ def body_of(customer: str, token: str, quantity: int = 2) -> dict[str, Any]:
 def post_order(customer: str, token: str, key: str, quantity: int = 2) -> dict[str, Any]:
     body = body_of(customer, token, quantity)
     return write_api.handler(
-        {"rawPath": "/orders", "headers": {"Idempotency-Key": key}, "body": json.dumps(body)}, None
+        {"rawPath": "/orders", "headers": {"Idempotency-Key": key}, "body": json.dumps(body)},
+        lambda_context(),
     )
 
 

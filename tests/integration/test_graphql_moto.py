@@ -11,6 +11,7 @@ from moto import mock_aws
 from functions.graphql import handler as graphql_handler
 from functions.read_api import handler as read_handler
 from tests.support.appsync_emulator import executable_schema, run
+from tests.support.lambda_context import lambda_context
 from tests.support.read_side import a_view, create_order_table, put_order
 
 REGION = "sa-east-1"
@@ -46,7 +47,7 @@ def region(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_get_order_through_the_lambda_entry_point_reads_the_local_table(region):
     # Given the executable schema wired to the deployed handler
-    schema = executable_schema(lambda event: graphql_handler.handler(event, None))
+    schema = executable_schema(lambda event: graphql_handler.handler(event, lambda_context()))
     # When a client queries an order
     result = run(schema, 'query { getOrder(orderId: "o-1") { orderId total items { unitPrice } } }')
     # Then the view comes from the table with integer money
@@ -58,7 +59,7 @@ def test_get_order_through_the_lambda_entry_point_reads_the_local_table(region):
 
 def test_list_orders_through_the_lambda_entry_point_is_newest_first(region):
     # Given the executable schema wired to the deployed handler
-    schema = executable_schema(lambda event: graphql_handler.handler(event, None))
+    schema = executable_schema(lambda event: graphql_handler.handler(event, lambda_context()))
     # When a client lists c-1's orders one at a time
     first = run(
         schema, 'query { listOrders(customerId: "c-1", limit: 1) { items { orderId } nextToken } }'
@@ -90,7 +91,7 @@ def test_a_cold_start_that_cannot_read_the_token_key_is_service_unavailable(regi
     boto3.client("secretsmanager", region_name=REGION).delete_secret(
         SecretId="page-token-key", RecoveryWindowInDays=7
     )
-    schema = executable_schema(lambda event: graphql_handler.handler(event, None))
+    schema = executable_schema(lambda event: graphql_handler.handler(event, lambda_context()))
     # When a client reads
     result = run(schema, document)
     # Then the error is the documented ServiceUnavailable (UNAVAILABLE), so the client retries

@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from moto import mock_aws
 
 from functions.health import handler as health_handler
+from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
 from tests.support.read_side import create_order_table
 
@@ -60,7 +61,7 @@ def region(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> Iterator[None]
 
 
 def check() -> tuple[int, Any]:
-    response = health_handler.handler({"routeKey": "GET /health"}, None)
+    response = health_handler.handler({"routeKey": "GET /health"}, lambda_context())
     return response["statusCode"], json.loads(response["body"])
 
 

@@ -26,6 +26,7 @@ from tests.integration.orders_harness import (
     SECONDARY,
     aws_env,  # noqa: F401 (fixture)
 )
+from tests.support.lambda_context import lambda_context
 
 GLOBAL_ID = "orders-global"
 
@@ -80,7 +81,7 @@ def invoke_in(
     monkeypatch.setenv("GLOBAL_CLUSTER_ID", global_id)
     monkeypatch.setenv("DB_CLUSTER_ARN", cluster_arn)
     monkeypatch.setattr(migrator, "_database", connections)
-    return migrator.handler({"source": "pulumi", "action": "migrate"}, None)
+    return migrator.handler({"source": "pulumi", "action": "migrate"}, lambda_context())
 
 
 def test_a_reader_regions_migrator_never_connects(

@@ -27,6 +27,7 @@ from tests.integration.orders_harness import (
     put_control,
     serve,
 )
+from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
 
 # The stack that created the global database; after the failover SECONDARY writes.
@@ -104,7 +105,7 @@ def test_after_a_failover_home_forwards_to_the_new_primary_signed_and_starts_not
     with serve(new_primary_accepts) as primary:
         put_control(HOME, NEW_PRIMARY, f"{primary.url}/internal/orders")
         # When the home region's intake takes two OrderRequested
-        result = intake.handler(order_requested("k-1", "k-2"), None)
+        result = intake.handler(order_requested("k-1", "k-2"), lambda_context())
     # Then both went to the new primary, each with its key and request, signed for its region
     assert retried(result) == []
     assert [r.headers["idempotency-key"] for r in primary.requests] == ["k-1", "k-2"]
@@ -123,7 +124,7 @@ def test_a_request_the_new_primary_refuses_is_not_retried(home: str, status: int
     with serve(lambda r: (status, {"error": {"code": "REFUSED"}})) as primary:
         put_control(HOME, NEW_PRIMARY, f"{primary.url}/internal/orders")
         # When the intake takes it
-        result = intake.handler(order_requested("k-1"), None)
+        result = intake.handler(order_requested("k-1"), lambda_context())
     # Then it is done (logged), and nothing started at home
     assert retried(result) == []
     assert len(primary.requests) == 1
@@ -135,7 +136,7 @@ def test_a_new_primary_answering_5xx_gets_the_records_again(home: str) -> None:
     with serve(lambda r: (503, {"error": {"code": "READ_ONLY"}})) as primary:
         put_control(HOME, NEW_PRIMARY, f"{primary.url}/internal/orders")
         # When the intake takes two records
-        result = intake.handler(order_requested("k-1", "k-2"), None)
+        result = intake.handler(order_requested("k-1", "k-2"), lambda_context())
     # Then both are reported for another delivery, and nothing started at home
     assert retried(result) == ["k-1", "k-2"]
     assert sagas_started_at_home(home) == []
@@ -145,7 +146,10 @@ def test_an_unreachable_new_primary_gets_the_records_again(home: str) -> None:
     # Given a control record naming a write URL where nothing listens
     put_control(HOME, NEW_PRIMARY, f"https://127.0.0.1:{free_port()}/internal/orders")
     # When the intake takes two records / Then both are retried, nothing started at home
-    assert retried(intake.handler(order_requested("k-1", "k-2"), None)) == ["k-1", "k-2"]
+    assert retried(intake.handler(order_requested("k-1", "k-2"), lambda_context())) == [
+        "k-1",
+        "k-2",
+    ]
     assert sagas_started_at_home(home) == []
 
 
@@ -155,7 +159,7 @@ def test_read_only_mode_retries_every_record_and_starts_nothing(home: str, prima
     with serve(new_primary_accepts) as stand_in:
         put_control(HOME, primary, f"{stand_in.url}/internal/orders", mode="read-only")
         # When the intake takes a record
-        result = intake.handler(order_requested("k-1"), None)
+        result = intake.handler(order_requested("k-1"), lambda_context())
     # Then it is retried, nothing was forwarded and nothing started
     assert retried(result) == ["k-1"]
     assert stand_in.requests == []
@@ -165,7 +169,7 @@ def test_read_only_mode_retries_every_record_and_starts_nothing(home: str, prima
 def test_without_a_control_record_the_home_region_still_writes(home: str) -> None:
     # Given no control record: no failover has ever happened
     # When the intake takes a record
-    failures = retried(intake.handler(order_requested("k-1"), None))
+    failures = retried(intake.handler(order_requested("k-1"), lambda_context()))
 
     # Then the saga starts here, in the home region, where intake runs
     assert failures == []
@@ -176,7 +180,7 @@ def test_while_home_writes_the_saga_starts_here(home: str) -> None:
     # Given the control record names the home region, mode normal
     put_control(HOME, HOME, None)
     # When the intake takes a record
-    result = intake.handler(order_requested("k-1"), None)
+    result = intake.handler(order_requested("k-1"), lambda_context())
     # Then the saga named after the order started here
     assert retried(result) == []
     assert sagas_started_at_home(home) == [order_id_for("k-1")]
@@ -206,7 +210,7 @@ def test_a_record_never_taken_ends_in_the_dead_letter_queue_not_lost(home: str) 
         if not messages:
             break
         event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
-        failed = set(retried(intake.handler(event, None)))
+        failed = set(retried(intake.handler(event, lambda_context())))
         for message in messages:
             if message["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
@@ -225,7 +229,7 @@ def test_keys_and_messages_the_api_would_refuse_start_nothing_and_are_not_retrie
     event = order_requested("", "k" * 2000, "a b", "k-1\n")
     event["Records"].append({"messageId": "junk", "body": "not json"})
     # When the intake takes it
-    result = intake.handler(event, None)
+    result = intake.handler(event, lambda_context())
     # Then nothing is delivered again (no retry makes them valid) and no saga started
     assert retried(result) == []
     assert sagas_started_at_home(home) == []
@@ -251,7 +255,7 @@ def test_a_malformed_control_record_starts_nothing_sends_nothing_and_is_retried(
         )
         boto3.client("dynamodb", region_name=HOME).put_item(TableName=TABLE, Item=item)
         # When the intake takes a record
-        result = intake.handler(order_requested("k-1"), None)
+        result = intake.handler(order_requested("k-1"), lambda_context())
     # Then it waits for a usable record: delivered again, nothing started, nothing forwarded
     assert retried(result) == ["k-1"]
     assert sagas_started_at_home(home) == [] and primary.requests == []

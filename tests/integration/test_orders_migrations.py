@@ -9,6 +9,7 @@ import pytest
 from functions.migrator import handler as migrator
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.migrations import load_migrations, migrate
+from tests.support.lambda_context import lambda_context
 
 pytestmark = pytest.mark.postgres
 
@@ -82,8 +83,8 @@ def test_the_handler_reports_what_it_applied(
     monkeypatch.setenv("DATABASE_URL", postgres_dsn)
     migrator._database.cache_clear()
     # When invoked twice
-    first = migrator.handler({}, None)
-    second = migrator.handler({}, None)
+    first = migrator.handler({}, lambda_context())
+    second = migrator.handler({}, lambda_context())
     migrator._database.cache_clear()
     # Then the first applied everything and the second nothing
     assert first["applied"] and second == {"applied": []}

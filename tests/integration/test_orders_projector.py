@@ -22,6 +22,7 @@ from tests.integration.orders_harness import (
     create_global_table,
     moto_aws,  # noqa: F401 (fixture)
 )
+from tests.support.lambda_context import lambda_context
 
 pytestmark = pytest.mark.postgres
 REQUEST = {
@@ -72,7 +73,7 @@ def test_an_event_projects_the_view_in_the_api_shape(store: PostgresOrderStore) 
     # Given a reserved order
     store.reserve("o-1", "f", REQUEST, 700)
     # When its event reaches the projector through SQS
-    result = projector.handler(sqs_event("o-1"), None)
+    result = projector.handler(sqs_event("o-1"), lambda_context())
     # Then the view holds exactly the API's fields, at the row's version
     item = view_of("o-1")
     assert result == {"batchItemFailures": []}
@@ -106,7 +107,7 @@ def test_an_older_event_arriving_late_does_not_regress_the_view(store: PostgresO
         "PaymentAuthorized",
         authorization_id="a",
     )
-    projector.handler(sqs_event("o-2"), None)
+    projector.handler(sqs_event("o-2"), lambda_context())
     # When the slow projector finally writes its older snapshot
     wrote = projector.project(stale, projector.writer())
     # Then the write is refused and the view still shows the newer state
@@ -122,7 +123,7 @@ def test_a_failing_record_is_reported_alone(store: PostgresOrderStore) -> None:
     event = sqs_event("o-3")
     event["Records"].append({"messageId": "bad", "body": "not json"})
     # When projected
-    result = projector.handler(event, None)
+    result = projector.handler(event, lambda_context())
     # Then only the malformed one is retried, and the good one was projected
     assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert view_of("o-3")["view"]["M"]["orderId"]["S"] == "o-3"

@@ -25,6 +25,7 @@ from tests.integration.saga_harness import (
     post_order,
     view,
 )
+from tests.support.lambda_context import lambda_context
 
 pytestmark = pytest.mark.postgres
 
@@ -293,7 +294,7 @@ def test_a_late_update_customer_after_the_compensations_tells_and_counts_nothing
     told = world.calls("/crm")
     # When an UpdateCustomer of that order runs late (its Lambda outlived the compensations)
     state = json.loads(world.wait(order_id)["input"])
-    saga_handler.update_customer(state, None)
+    saga_handler.update_customer(state, lambda_context())
     # Then the CRM is not told again and the customer is not counted
     assert world.calls("/crm") == told
     assert world.end(order_id).counted == 0
@@ -309,7 +310,7 @@ def test_a_late_authorization_after_the_order_failed_sends_nothing(
     # When an AuthorizePayment of that order runs late, with a provider configured now
     monkeypatch.setenv("PAYMENT_BASE_URL", world.provider.url)
     saga_handler.steps.cache_clear()
-    saga_handler.authorize_payment(json.loads(world.wait(order_id)["input"]), None)
+    saga_handler.authorize_payment(json.loads(world.wait(order_id)["input"]), lambda_context())
     # Then nothing is sent to the provider and the order stays failed, unpaid
     assert world.stand_in_requests() == []
     assert world.order(order_id)[::2] == ("FAILED", "PENDING")

@@ -25,6 +25,7 @@ from tests.integration.orders_harness import (
     put_control,
     serve,
 )
+from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
 
 BODY = {
@@ -71,7 +72,7 @@ def post(body: Any, key: str | None = "key-1", path: str = "/orders") -> dict[st
         "isBase64Encoded": False,
         "body": body if isinstance(body, str) else json.dumps(body),
     }
-    answer = write_api.handler(event, None)
+    answer = write_api.handler(event, lambda_context())
     answer["json"] = json.loads(answer["body"])
     return answer
 
@@ -312,7 +313,7 @@ def test_the_primary_intake_starts_one_saga_per_forwarded_order_requested(
         {"messageId": str(i), "body": json.dumps(b)} for i, b in enumerate([good, good, bad])
     ]
     # When the intake consumes them
-    result = intake.handler({"Records": records}, None)
+    result = intake.handler({"Records": records}, lambda_context())
     intake.dependencies.cache_clear()
     # Then one saga runs for the valid order, and nothing is retried forever
     assert result == {"batchItemFailures": []}

@@ -15,6 +15,7 @@ from functions.orders.migrations import migrate
 from functions.orders.outbox import OutboxEvent
 from functions.orders.store import PostgresOrderStore
 from functions.outbox_drain import handler as drainer
+from tests.support.lambda_context import lambda_context
 
 pytestmark = pytest.mark.postgres
 REQUEST = {
@@ -59,7 +60,7 @@ def test_the_drainer_publishes_what_waits_and_reports_nothing_pending(bus: Bus) 
     # Given an order whose events the steps could not publish
     store().reserve("o-1", "f", REQUEST, 900)
     # When the schedule runs the drainer
-    report = drainer.handler({}, None)
+    report = drainer.handler({}, lambda_context())
     # Then the events are on the bus and none waits
     assert bus.taken == ["OrderPlaced"]
     assert (report["published"], report["pending"]) == (1, 0)
@@ -71,7 +72,7 @@ def test_the_drainer_fails_while_the_bus_refuses_so_that_someone_is_paged(bus: B
     bus.down = True
     # When the drainer runs / Then the invocation fails, saying how many wait and why
     with pytest.raises(drainer.OutboxNotDrained, match=r"1 events wait.*ServiceUnavailable"):
-        drainer.handler({}, None)
+        drainer.handler({}, lambda_context())
 
 
 def test_the_drainer_reports_failed_orders_that_still_hold_money(
@@ -93,7 +94,7 @@ def test_the_drainer_reports_failed_orders_that_still_hold_money(
     monkeypatch.setattr(drainer, "HELD_MONEY_GRACE_SECONDS", 0)
     # When the drainer runs / Then it fails naming the order, although every event went out
     with pytest.raises(drainer.OutboxNotDrained, match="o-held"):
-        drainer.handler({}, None)
+        drainer.handler({}, lambda_context())
     assert "OrderFailed" in bus.taken
 
 
@@ -111,5 +112,7 @@ def test_where_the_cluster_does_not_take_writes_the_drainer_does_nothing(
     admin.run(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
     admin.close()
     # When the drainer runs / Then it skips, and publishes nothing
-    assert drainer.handler({}, None) == {"skipped": "this region's cluster does not take writes"}
+    assert drainer.handler({}, lambda_context()) == {
+        "skipped": "this region's cluster does not take writes"
+    }
     assert bus.taken == []

@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from functions.read_api import handler as read_handler
 from functions.read_api.handler import GET_ORDER, LIST_ORDERS
+from tests.support.lambda_context import lambda_context
 from tests.support.read_side import a_view, create_order_table, http_event, put_order
 
 REGION = "eu-west-1"
@@ -46,7 +47,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def call(route: str, path: dict[str, str], query: dict[str, str] | None = None) -> tuple[int, Any]:
-    response = read_handler.handler(http_event(route, path, query), None)
+    response = read_handler.handler(http_event(route, path, query), lambda_context())
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -110,7 +111,7 @@ def test_an_unreadable_table_is_503_with_retry_after(table, monkeypatch):
     read_handler.build_api.cache_clear()
     read_handler.build_queries.cache_clear()
     # When a client reads
-    response = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), None)
+    response = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), lambda_context())
     # Then it is told to retry, in the error shape
     assert response["statusCode"] == 503
     assert response["headers"]["retry-after"]
@@ -128,7 +129,7 @@ def test_an_unreadable_table_is_503_with_retry_after(table, monkeypatch):
 def test_no_path_or_query_parameter_produces_a_500_against_the_table(table, route, path, query):
     # Given any path and query parameters
     # When the handler serves them from the moto table
-    response = read_handler.handler(http_event(route, path, query), None)
+    response = read_handler.handler(http_event(route, path, query), lambda_context())
     # Then the answer is a success or a client error
     assert response["statusCode"] in (200, 400, 404)
 
@@ -141,7 +142,7 @@ def test_a_cold_start_that_cannot_read_the_token_key_is_503_and_recovers(table, 
     read_handler.build_queries.cache_clear()
     put_order(table, a_view("o-1", "c-1"), "2024-05-01T10:00:00Z")
     # When a client reads
-    refused = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), None)
+    refused = read_handler.handler(http_event(GET_ORDER, {"orderId": "o-1"}), lambda_context())
     # Then it is the documented 503 with Retry-After, not API Gateway's bare 500
     assert refused["statusCode"] == 503
     assert refused["headers"]["retry-after"]

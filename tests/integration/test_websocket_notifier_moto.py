@@ -24,6 +24,7 @@ from functions.orders.read_model import CONNECTIONS_CUSTOMER_ATTRIBUTE, TTL_ATTR
 from functions.read_side.connections import ConnectionStore
 from functions.websocket import handler as ws_handler
 from tests.support.appsync_standin import StandIn, appsync_standin
+from tests.support.lambda_context import lambda_context
 from tests.support.read_side import (
     a_view,
     create_connections_table,
@@ -71,7 +72,7 @@ def ws(route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
     event: dict[str, Any] = {"requestContext": {"routeKey": route, "connectionId": connection_id}}
     if body is not None:
         event["body"] = json.dumps(body) if not isinstance(body, str) else body
-    return ws_handler.handler(event, None)
+    return ws_handler.handler(event, lambda_context())
 
 
 def connection_item(connection_id: str) -> dict[str, Any] | None:
@@ -308,7 +309,7 @@ def test_the_deployed_wiring_pushes_and_publishes_from_the_environment(aws, monk
             "2024-05-01T10:00:00Z",
         )
         # When the Lambda entry point handles the stream
-        response = notifier_handler.handler(stream_event(), None)
+        response = notifier_handler.handler(stream_event(), lambda_context())
     # Then the connection got the update and AppSync a validly signed mutation
     assert response == {"batchItemFailures": []}
     assert list(delivered()) == ["a1"]
@@ -333,14 +334,14 @@ def test_a_retry_after_appsync_failed_once_delivers_each_update_exactly_once(aws
         )
         event = stream_event()
         # When the stream delivers the batch, and then retries the record that failed
-        first = notifier_handler.handler(event, None)
+        first = notifier_handler.handler(event, lambda_context())
         retried = [
             r
             for r in event["Records"]
             if r["dynamodb"]["SequenceNumber"]
             in {f["itemIdentifier"] for f in first["batchItemFailures"]}
         ]
-        second = notifier_handler.handler({"Records": retried}, None)
+        second = notifier_handler.handler({"Records": retried}, lambda_context())
     # Then the retry succeeded, each subscriber got the update exactly once (the retry skipped
     # the WebSocket push that had already succeeded), and AppSync subscribers got it once
     assert len(first["batchItemFailures"]) == 1

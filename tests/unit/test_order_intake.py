@@ -18,6 +18,7 @@ from functions.order_intake.intake import (
 from functions.orders.domain import order_id_for
 from functions.orders.ports import ControlRecord, Forwarder, Mode, PrimaryUnreachable, Relayed
 from functions.orders.settings import IntakeSettings, SettingsError
+from tests.support.lambda_context import lambda_context
 from tests.unit.orders_fakes import FakeControl, FakeForwarder, FakeSaga
 
 HOME, NEW_PRIMARY = "us-east-1", "eu-west-1"
@@ -223,7 +224,7 @@ def sqs_event(*details: Any) -> dict[str, Any]:
 
 def run(deps: IntakeDeps, event: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(intake_handler, "dependencies", lambda: deps)
-    result = intake_handler.handler(event, None)
+    result = intake_handler.handler(event, lambda_context())
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
 
 
