@@ -21,10 +21,13 @@ import pulumi_aws as aws
 from components.alarms import metric_alarm
 from components.settings import PROJECT, Settings
 from components.tags import tags
+from functions import business_metrics
 
 DOCS = "https://docs.aws.amazon.com"
 # Every metric an alarm or a dashboard of this project reads: (namespace, name) -> the
-# dimensions AWS publishes it with, and where AWS documents it.
+# dimensions AWS publishes it with, and where AWS documents it; for the business metrics the
+# functions emit (CloudWatch embedded metric format, functions/business_metrics.py), the
+# dimensions they are emitted with and which function emits them.
 METRICS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("AWS/RDS", "AuroraGlobalDBRPOLag"): (
         frozenset({"DBClusterIdentifier"}),
@@ -90,6 +93,14 @@ METRICS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         frozenset({"QueueName"}),
         f"{DOCS}/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",
     ),
+    **{
+        (business_metrics.NAMESPACE, metric.name): (
+            frozenset(business_metrics.DIMENSIONS),
+            f"emitted by {metric.emitted_by}; EMF: "
+            f"{DOCS}/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format.html",
+        )
+        for metric in business_metrics.ALL
+    },
 }
 
 # Thresholds, with where they come from. Aurora: the aws-samples multi-region microservice
@@ -119,6 +130,14 @@ class Watched:
     replication_rules: Sequence[tuple[str, pulumi.Input[str]]] = ()
     # The regions this region's writes replicate to (the stacks it references).
     receiving_regions: Sequence[str] = field(default_factory=tuple)
+
+
+def business_metric(
+    metric: business_metrics.BusinessMetric, options: dict[str, str] | None = None
+) -> list[Any]:
+    """A dashboard line for a metric the functions emit, with the dimensions they emit."""
+    dimensions = [part for pair in business_metrics.DIMENSIONS.items() for part in pair]
+    return [business_metrics.NAMESPACE, metric.name, *dimensions, *([options] if options else [])]
 
 
 @dataclass(frozen=True)
@@ -334,5 +353,14 @@ class RegionalObservability(pulumi.ComponentResource):
             graph("Bus deliveries that failed", [
                 ["AWS/Events", "FailedInvocations", "EventBusName", w.event_bus_name,
                  "RuleName", rule] for rule in w.rule_names
+            ]),
+            graph("Orders", [
+                business_metric(m) for m in (business_metrics.ORDERS_PLACED,
+                                             business_metrics.ORDERS_CONFIRMED,
+                                             business_metrics.ORDERS_FAILED)
+            ]),
+            graph("Forwarding latency to the writer (ms)", [
+                business_metric(business_metrics.FORWARD_LATENCY, {"stat": stat, "label": stat})
+                for stat in ("p50", "p99", "Maximum")
             ]),
         ]  # fmt: skip

@@ -7,10 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from components.observability import METRICS
+from functions import business_metrics
+from functions.observability import count, observed, record_ms, service_logger, service_tracer
 from ops.simulate import DeploymentResult, StackResult, simulate_deployment
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import generated_configs, write_stack_files
+from tests.support.lambda_context import lambda_context
+from tests.support.telemetry import emf_metrics
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -39,6 +45,8 @@ def known_values(stack: StackResult, deployment: DeploymentResult) -> dict[str, 
         "SourceBucket": {str(stack.outputs["lakeBucketName"])},
         "DestinationBucket": replica_buckets,
         "RuleId": {f"to-{n}" for n in deployment.stacks if n != stack.stack},
+        # The business metrics' one dimension names the service the functions emit them as.
+        "service": {business_metrics.SERVICE},
     }
 
 
@@ -149,3 +157,73 @@ def test_each_regions_health_check_pages_from_us_east_1_where_route_53_publishes
         (topic_arn,) = alarm.inputs["alarmActions"]
         assert topic_arn.split(":")[3] == "us-east-1"
         assert topic_arn in {t.outputs["arn"] for t in stack.of_type("aws:sns/topic:Topic")}
+
+
+def business_lines(body: dict[str, Any]) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """The dashboard's lines in the business metrics' namespace: (namespace, name, dims)."""
+    found = set()
+    for namespace, name, *rest in dashboard_metrics(body):
+        if namespace != business_metrics.NAMESPACE:
+            continue
+        if rest and isinstance(rest[-1], dict):
+            rest.pop()
+        found.add((namespace, name, tuple(sorted(zip(rest[::2], rest[1::2], strict=True)))))
+    return found
+
+
+def emitted_by_the_functions(capsys: pytest.CaptureFixture[str]) -> set[Any]:
+    """What functions.observability prints (EMF) when a handler counts every business metric."""
+    logger, tracer = service_logger("emf-test"), service_tracer("emf-test")
+
+    @observed(logger, tracer, emits_metrics=True)
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for metric in business_metrics.ALL:
+            if metric.unit == "Milliseconds":
+                record_ms(metric, 12.5)
+            else:
+                count(metric)
+
+    capsys.readouterr()
+    handler({}, lambda_context())
+    return {
+        (e.namespace, e.name, tuple(sorted(e.dimensions.items())))
+        for e in emf_metrics(capsys.readouterr().out)
+    }
+
+
+def test_each_regions_dashboard_reads_exactly_the_business_metrics_the_functions_emit(
+    example_deployment: DeploymentResult, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given what the functions emit: names, namespace and dimensions as CloudWatch files them
+    emitted = emitted_by_the_functions(capsys)
+    assert {name for _, name, _ in emitted} == {
+        "OrdersPlaced",
+        "OrdersConfirmed",
+        "OrdersFailed",
+        "ForwardLatency",
+    }
+    for stack in example_deployment.stacks.values():
+        (regional,) = [
+            d
+            for d in stack.of_type("aws:cloudwatch/dashboard:Dashboard")
+            if not d.inputs["dashboardName"].endswith("all-regions")
+        ]
+        body = json.loads(regional.inputs["dashboardBody"])
+        # Then the region's dashboard reads exactly those, with the same dimensions
+        assert business_lines(body) == emitted, stack.stack
+        titles = {w["properties"]["title"] for w in body["widgets"]}
+        assert {"Orders", "Forwarding latency to the writer (ms)"} <= titles
+
+
+def test_every_business_metric_is_emitted_by_the_code_its_catalog_entry_names() -> None:
+    # Given the catalog's business metrics and the source of the functions
+    root = Path(__file__).resolve().parents[2]
+    for metric in business_metrics.ALL:
+        (_, source) = METRICS[(business_metrics.NAMESPACE, metric.name)]
+        # Then the entry says who emits it, and that package really counts it
+        emitter = root / source.removeprefix("emitted by ").split()[0]
+        assert emitter.is_relative_to(root / "functions") and emitter.exists(), source
+        constant = next(k for k, v in vars(business_metrics).items() if v is metric)
+        files = [emitter] if emitter.is_file() else list(emitter.rglob("*.py"))
+        uses = [path for path in files if f"business_metrics.{constant}" in path.read_text()]
+        assert uses, f"{metric.name}: nothing in {emitter} emits it"
