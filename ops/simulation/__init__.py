@@ -1,0 +1,1 @@
+"""The offline simulation of every stack: results, fake AWS, the recording monitor, the runner."""
