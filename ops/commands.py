@@ -312,6 +312,8 @@ def remove_region(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _remove_region_dry_run(args)
 
+    _refuse_removing_the_writer(args)
+
     def confirm(referencing: list[str]) -> bool:
         print(
             f"{args.stack} will be destroyed with its data (its Aurora cluster leaves the global "
@@ -334,6 +336,30 @@ def remove_region(args: argparse.Namespace) -> int:
     )
     print(f"{args.stack} removed; {', '.join(updated) or 'no stack'} updated")
     return 0
+
+
+def _refuse_removing_the_writer(args: argparse.Namespace) -> None:
+    """Removing the region that writes would take the writer with it: fail over first."""
+    import boto3
+
+    from ops.failover import ControlStore, topology_from_outputs
+
+    saved = deployed.load_outputs(args.outputs)
+    region = str(saved.get(args.stack, {}).get("region", ""))
+    try:
+        topology = topology_from_outputs(saved)
+        reader = next(t for t in topology.regions.values() if t.stack != args.stack)
+        client = boto3.client("dynamodb", region_name=reader.region)
+        writer: str | None = ControlStore(client, topology.table_name).read().primary_region
+    except Exception as error:
+        print(f"warning: could not read the control record ({error}); make sure {args.stack} "
+              "does not hold the writer (`python -m ops status`)")  # fmt: skip
+        writer = None
+    if writer is not None and writer == region:
+        raise DeploymentError(
+            f"{args.stack} ({region}) is where writes go now: fail over first "
+            f"(`python -m ops failover --to STACK --planned`), then remove it"
+        )
 
 
 def _remove_region_dry_run(args: argparse.Namespace) -> int:
