@@ -14,6 +14,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = PROJECT_DIR / "build" / "lambda"
 FUNCTIONS_ARCHIVE = BUILD_DIR / "functions.zip"
 DEPENDENCIES_ARCHIVE = BUILD_DIR / "dependencies.zip"
+# The Synthetics canary's script (python/canary_read.py) and the code it imports.
+CANARY_ARCHIVE = BUILD_DIR / "canary.zip"
 
 
 def source_code_hash(path: Path) -> str:

@@ -48,4 +48,5 @@ WILDCARD_ACTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "the account's logs resource policy has no resource ARN",
     "logs:DescribeResourcePolicies": "the account's logs resource policies have no ARN",
     "logs:DescribeLogGroups": "Describe* over log groups supports no resource scoping",
+    "s3:ListAllMyBuckets": "lists the account's buckets: no resource ARN (Synthetics canaries)",
 }

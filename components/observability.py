@@ -93,6 +93,10 @@ METRICS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
         frozenset({"QueueName"}),
         f"{DOCS}/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",
     ),
+    ("CloudWatchSynthetics", "SuccessPercent"): (
+        frozenset({"CanaryName"}),
+        f"{DOCS}/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Canaries_metrics.html",
+    ),
     **{
         (business_metrics.NAMESPACE, metric.name): (
             frozenset(business_metrics.DIMENSIONS),

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from components.alarms import AlarmTopic, AlarmTopicArgs
+from components.canaries import RegionalCanaries, RegionalCanariesArgs
 from components.data import (
     APP_USERNAME,
     DATABASE_NAME,
@@ -72,6 +73,12 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     orchestrator = write_orchestrator(settings, refs, network, data, alarms)
     edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
     observe(settings, refs, data, orchestrator, edge, alarms)
+    RegionalCanaries(
+        f"{settings.stack}-canaries",
+        RegionalCanariesArgs(
+            settings, alarms.arn, edge.http_api_url, data.table_name, data.kms_key_arn
+        ),
+    )
     if settings.is_home and settings.domain is not None:
         # The entry is global: a home stack that adopted it from a lost one (`ops rehome`
         # moves it in whole) keeps the lost stack's name for it, so its URNs still match.

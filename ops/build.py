@@ -26,6 +26,7 @@ from pathlib import Path
 
 from components.archives import (
     BUILD_DIR,
+    CANARY_ARCHIVE,
     DEPENDENCIES_ARCHIVE,
     FUNCTIONS_ARCHIVE,
     PROJECT_DIR,
@@ -98,6 +99,23 @@ def _function_files() -> Iterator[tuple[str, Path]]:
             yield relative, path
 
 
+# What the canary's archive holds, under python/ as Synthetics' Python runtimes load it: the
+# script Synthetics calls, and the modules it imports (no third-party dependency).
+_CANARY_FILES = (
+    ("python/canary_read.py", "functions/canary/canary_read.py"),
+    ("python/functions/__init__.py", "functions/__init__.py"),
+    ("python/functions/correlation.py", "functions/correlation.py"),
+    ("python/functions/canary/__init__.py", "functions/canary/__init__.py"),
+    ("python/functions/canary/journey.py", "functions/canary/journey.py"),
+    ("python/functions/canary/handler.py", "functions/canary/handler.py"),
+)
+
+
+def _canary_files() -> Iterator[tuple[str, Path]]:
+    for name, source in _CANARY_FILES:
+        yield name, PROJECT_DIR / source
+
+
 def write_archive(target: Path, files: Iterable[tuple[str, Path]]) -> bool:
     """Write a reproducible zip; returns False when the existing file already had these bytes."""
     entries = sorted(files)
@@ -120,4 +138,9 @@ def build_archives() -> dict[str, Path]:
     """Build both archives under ``build/lambda``; returns them by name."""
     write_archive(FUNCTIONS_ARCHIVE, _function_files())
     write_archive(DEPENDENCIES_ARCHIVE, _dependency_files())
-    return {"functions": FUNCTIONS_ARCHIVE, "dependencies": DEPENDENCIES_ARCHIVE}
+    write_archive(CANARY_ARCHIVE, _canary_files())
+    return {
+        "functions": FUNCTIONS_ARCHIVE,
+        "dependencies": DEPENDENCIES_ARCHIVE,
+        "canary": CANARY_ARCHIVE,
+    }

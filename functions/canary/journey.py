@@ -66,3 +66,24 @@ def read_journey(get: Get, order_id: str, correlation_id: str) -> list[Step]:
     if order.body.get("orderId") != order_id:
         raise JourneyFailed(f"order: asked for {order_id}, got {order.body!r:.300}")
     return [checked, read]
+
+
+# The order every region's table holds for the canary to read: written once by the home stack
+# (components/canaries.py), replicated by the global table. Its id is no uuid5, so no key a
+# client sends can name it, and its customer places nothing.
+KNOWN_ORDER_ID = "synthetic-canary-order"
+KNOWN_CUSTOMER_ID = "synthetic-canary"
+
+
+def known_order_view() -> dict[str, Any]:
+    """The known order's view, as GET /orders/{id} returns it."""
+    return {
+        "orderId": KNOWN_ORDER_ID,
+        "customerId": KNOWN_CUSTOMER_ID,
+        "status": "CONFIRMED",
+        "items": [{"sku": "SYNTHETIC", "quantity": 1, "unitPrice": 1}],
+        "total": 1,
+        "currency": "USD",
+        "payment": {"status": "CAPTURED"},
+        "updatedAt": "2026-01-01T00:00:00Z",
+    }

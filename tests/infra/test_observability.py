@@ -47,6 +47,7 @@ def known_values(stack: StackResult, deployment: DeploymentResult) -> dict[str, 
         "RuleId": {f"to-{n}" for n in deployment.stacks if n != stack.stack},
         # The business metrics' one dimension names the service the functions emit them as.
         "service": {business_metrics.SERVICE},
+        "CanaryName": ids(stack, "aws:synthetics/canary:Canary", "name"),
     }
 
 

@@ -13,7 +13,13 @@ import pytest
 from moto import mock_aws
 
 from functions.canary import handler as canary
-from functions.canary.journey import Answer, JourneyFailed, read_journey
+from functions.canary.journey import (
+    KNOWN_ORDER_ID,
+    Answer,
+    JourneyFailed,
+    known_order_view,
+    read_journey,
+)
 from functions.health import handler as health_handler
 from functions.read_api import handler as read_handler
 from functions.read_api.handler import GET_ORDER
@@ -24,7 +30,7 @@ from tests.support.read_side import a_view, create_order_table, http_event, put_
 
 REGION = "eu-west-1"
 TABLE = "orders"
-KNOWN_ORDER = "canary-known-order"
+KNOWN_ORDER = KNOWN_ORDER_ID
 
 pytestmark = pytest.mark.postgres
 
@@ -81,8 +87,9 @@ def through_the_handlers(seen: list[dict[str, Any]]) -> Any:
 
 
 def test_a_healthy_region_holding_the_known_order_passes_both_steps(region: Any) -> None:
-    # Given a region whose table and database are up, holding the known order
-    put_order(region, a_view(KNOWN_ORDER, "canary"), "2026-01-01T00:00:00Z")
+    # Given a region whose table and database are up, holding the known order the home stack
+    # writes (components/canaries.py)
+    put_order(region, known_order_view(), "2026-01-01T00:00:00Z")
     seen: list[dict[str, Any]] = []
     # When the canary walks the read journey
     steps = read_journey(through_the_handlers(seen), KNOWN_ORDER, "canary-run-1")
@@ -105,7 +112,7 @@ def test_a_region_whose_database_is_down_fails_the_run_at_the_health_step(
     region: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a region whose database does not answer, though its table holds the order
-    put_order(region, a_view(KNOWN_ORDER, "canary"), "2026-01-01T00:00:00Z")
+    put_order(region, known_order_view(), "2026-01-01T00:00:00Z")
     monkeypatch.setenv("DB_PORT", str(free_port()))
     health_handler.build_health.cache_clear()
     seen: list[dict[str, Any]] = []

@@ -1,0 +1,299 @@
+"""RegionalCanaries: a CloudWatch Synthetics canary walks each region's read journey.
+
+Every 5 minutes the canary (code: ``functions/canary``) asks the region's HTTP API for
+``GET /health`` and for ``GET /orders/{id}`` of a known order, which the home stack writes
+into the global table (so every region's replica holds it). ``SuccessPercent`` below 90 for
+2 of 3 runs pages through the region's alarm topic, and so does a canary that stops running
+(missing data breaches). Its runs' artifacts go to a private bucket of its own, kept 30 days.
+New resources only: nothing here renames what RegionalObservability made.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import lifecycle
+from components.alarms import metric_alarm
+from components.archives import CANARY_ARCHIVE
+from components.lambdas import kms_via
+from components.settings import PROJECT, Settings
+from components.tags import tags
+from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
+from functions.orders import read_model
+
+# The newest Python runtime CloudWatch Synthetics documents (Python 3.12), as of 2026-11.
+RUNTIME_VERSION = "syn-python-selenium-14.0"
+HANDLER = "canary_read.handler"
+SCHEDULE = "rate(5 minutes)"
+# CloudWatch's recommended alarm for canaries: SuccessPercent below 90 (two failed runs of
+# three at one run per 5 minutes is a region users cannot read from).
+SUCCESS_PERCENT_THRESHOLD = 90
+ARTIFACT_DAYS = 30
+
+
+def canary_name(settings: Settings) -> str:
+    """Synthetics allows 21 lower-case characters: the stack's name, cut, and ``-read``."""
+    return f"{settings.stack[:16]}-read".lower()
+
+
+def _dynamodb_json(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [_dynamodb_json(v) for v in value]}
+    return {"M": {k: _dynamodb_json(v) for k, v in value.items()}}
+
+
+def known_order_item() -> dict[str, Any]:
+    """The known order's view item, in DynamoDB JSON, as the projector would write it."""
+    key = read_model.order_key(KNOWN_ORDER_ID)
+    return {
+        **{k: {"S": v} for k, v in key.items()},
+        read_model.VIEW_ATTRIBUTE: _dynamodb_json(known_order_view()),
+        read_model.VERSION_ATTRIBUTE: {"N": "1"},
+    }
+
+
+@dataclass(frozen=True)
+class RegionalCanariesArgs:
+    """What the canaries watch and whom they page."""
+
+    settings: Settings
+    alarm_topic_arn: pulumi.Input[str]
+    http_api_url: pulumi.Input[str]
+    # The global table; the home stack writes the known order into it.
+    table_name: pulumi.Input[str]
+    # The region's key, which encrypts every bucket of the stack (the artifacts' too).
+    kms_key_arn: pulumi.Input[str]
+
+
+class RegionalCanaries(pulumi.ComponentResource):
+    """The read journey's canary, its artifacts bucket and role, and its alarm."""
+
+    def __init__(
+        self, name: str, args: RegionalCanariesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("active-active:components:RegionalCanaries", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = self._artifacts(name, settings, args.kms_key_arn, child)
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+            tags=tags(settings, f"{name}-role"),
+            opts=child,
+        )
+        caller = aws.get_caller_identity_output()
+        log_groups = pulumi.Output.concat(
+            "arn:aws:logs:",
+            settings.region,
+            ":",
+            caller.account_id,
+            ":log-group:/aws/lambda/cwsyn-*",
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                        },
+                        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
+                        kms_via(settings.region, args.kms_key_arn, "s3"),
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogGroup",
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                            ],
+                            "Resource": [log_groups, pulumi.Output.concat(log_groups, ":*")],
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["cloudwatch:PutMetricData"],
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}
+                            },
+                        },
+                        {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        known_order = None
+        if settings.is_home:
+            known_order = aws.dynamodb.TableItem(
+                f"{name}-known-order",
+                table_name=args.table_name,
+                hash_key=read_model.PARTITION_KEY,
+                range_key=read_model.SORT_KEY,
+                item=json.dumps(known_order_item()),
+                opts=child,
+            )
+        canary = aws.synthetics.Canary(
+            f"{name}-read",
+            name=canary_name(settings),
+            artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, "/read/"),
+            execution_role_arn=role.arn,
+            handler=HANDLER,
+            runtime_version=RUNTIME_VERSION,
+            zip_file=str(CANARY_ARCHIVE),
+            schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
+            run_config=aws.synthetics.CanaryRunConfigArgs(
+                timeout_in_seconds=60,
+                active_tracing=True,
+                environment_variables={
+                    "CANARY_BASE_URL": args.http_api_url,
+                    "CANARY_ORDER_ID": KNOWN_ORDER_ID,
+                },
+            ),
+            start_canary=True,
+            success_retention_period=7,
+            failure_retention_period=ARTIFACT_DAYS,
+            tags=tags(settings, f"{name}-read"),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[known_order] if known_order else [])
+            ),
+        )
+        metric_alarm(
+            f"{name}-read-success",
+            settings,
+            args.alarm_topic_arn,
+            child,
+            name=f"{PROJECT}-{settings.stack}-canary-read-success",
+            alarm_description=(
+                f"{settings.region}: the read canary (GET /health, GET /orders/{{id}}) fails or "
+                "stopped running: users of this region may not read their orders"
+            ),
+            namespace="CloudWatchSynthetics",
+            metric_name="SuccessPercent",
+            dimensions={"CanaryName": canary.name},
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=SUCCESS_PERCENT_THRESHOLD,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
+        )
+        self.canary_name = canary.name
+        self.register_outputs({"canary_name": self.canary_name})
+
+    @staticmethod
+    def _artifacts(
+        name: str, settings: Settings, key_arn: pulumi.Input[str], child: pulumi.ResourceOptions
+    ) -> aws.s3.Bucket:
+        """A bucket for the runs' screenshots and logs, kept 30 days: versioned, encrypted with
+        the region's key, private and TLS-only, as every bucket of the stack."""
+        bucket = aws.s3.Bucket(
+            f"{name}-artifacts",
+            force_destroy=True,  # run artifacts only: nothing to keep past their 30 days
+            tags=tags(settings, f"{name}-artifacts"),
+            opts=lifecycle.guarded(settings, child),
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-artifacts-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-artifacts-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-artifacts-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-artifacts-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-artifacts-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                }
+            ),
+            # S3 rejects concurrent changes to a bucket's policy and its public access block.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[public_access])
+            ),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=ARTIFACT_DAYS
+                    ),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=1
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        return bucket
