@@ -20,7 +20,7 @@ import pulumi_aws as aws
 from components import lifecycle
 from components.alarms import metric_alarm
 from components.archives import CANARY_ARCHIVE
-from components.lambdas import kms_via
+from components.lambdas import kms_via, relative_to_project
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
@@ -165,7 +165,8 @@ class RegionalCanaries(pulumi.ComponentResource):
             execution_role_arn=role.arn,
             handler=HANDLER,
             runtime_version=RUNTIME_VERSION,
-            zip_file=str(CANARY_ARCHIVE),
+            # Relative to the project, as the Lambda archives are: the same in every checkout.
+            zip_file=relative_to_project(CANARY_ARCHIVE),
             schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
             run_config=aws.synthetics.CanaryRunConfigArgs(
                 timeout_in_seconds=60,

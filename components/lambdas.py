@@ -74,20 +74,21 @@ def lambda_code(name: str, settings: Settings, parent: pulumi.Resource) -> Lambd
         f"{name}-dependencies",
         layer_name=f"{PROJECT}-{settings.stack}-dependencies",
         description="aws-lambda-powertools, pg8000 and what they need (pure Python)",
-        code=pulumi.FileArchive(_relative(DEPENDENCIES_ARCHIVE)),
+        code=pulumi.FileArchive(relative_to_project(DEPENDENCIES_ARCHIVE)),
         source_code_hash=source_code_hash(DEPENDENCIES_ARCHIVE),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return LambdaCode(
-        functions=pulumi.FileArchive(_relative(FUNCTIONS_ARCHIVE)),
+        functions=pulumi.FileArchive(relative_to_project(FUNCTIONS_ARCHIVE)),
         functions_hash=source_code_hash(FUNCTIONS_ARCHIVE),
         layer=layer,
     )
 
 
-def _relative(path: Path) -> str:
+def relative_to_project(path: Path) -> str:
+    """``path`` as the program should name it: relative to the project, where Pulumi runs."""
     # Relative to the project, as Pulumi runs the program there; absolute paths would make
     # the state differ from one checkout to the next.
     try:
