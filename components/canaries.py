@@ -17,9 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import lifecycle
 from components.alarms import metric_alarm
 from components.archives import CANARY_ARCHIVE
+from components.buckets import private_bucket
 from components.lambdas import kms_via, relative_to_project
 from components.settings import PROJECT, Settings
 from components.tags import tags
@@ -214,70 +214,9 @@ class RegionalCanaries(pulumi.ComponentResource):
     ) -> aws.s3.Bucket:
         """A bucket for the runs' screenshots and logs, kept 30 days: versioned, encrypted with
         the region's key, private and TLS-only, as every bucket of the stack."""
-        bucket = aws.s3.Bucket(
-            f"{name}-artifacts",
-            force_destroy=True,  # run artifacts only: nothing to keep past their 30 days
-            tags=tags(settings, f"{name}-artifacts"),
-            opts=lifecycle.guarded(settings, child),
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-artifacts-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                }
-            ),
-            # S3 rejects concurrent changes to a bucket's policy and its public access block.
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[public_access])
-            ),
+        # Run artifacts only: nothing to keep past their 30 days.
+        bucket, _ = private_bucket(
+            f"{name}-artifacts", settings, key_arn, child, force_destroy=True
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-lifecycle",

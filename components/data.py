@@ -23,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import lifecycle
+from components.buckets import private_bucket
 from components.lambdas import kms_via
 from components.settings import PROJECT, Environment, Settings, short_name
 from components.tags import tags
@@ -552,69 +553,8 @@ class GlobalData(pulumi.ComponentResource):
         """A private, versioned, encrypted bucket with its Glue catalog and Athena workgroup."""
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        # v7 `s3.Bucket`, with each setting its own resource (docs/pitfalls.md item 15).
-        bucket = aws.s3.Bucket(
-            f"{name}-lake",
-            force_destroy=not settings.is_prod,
-            tags=tags(settings, f"{name}-lake"),
-            opts=lifecycle.guarded(settings, child),
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-lake-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-lake-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-lake-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-lake-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-lake-policy",
-            bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
-                }
-            ),
-            # S3 rejects concurrent changes to a bucket's policy and its public access block.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        bucket, versioning = private_bucket(
+            f"{name}-lake", settings, key.arn, child, force_destroy=not settings.is_prod
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lake-lifecycle",
