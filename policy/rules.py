@@ -113,6 +113,12 @@ def known(value: Any) -> bool:
     return not isinstance(value, Unknown)
 
 
+def switched_off(props: Mapping[str, Any], key: str) -> bool:
+    """True when a flag is known and not true (missing counts as off; unknown passes)."""
+    value = props.get(key)
+    return known(value) and value is not True
+
+
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -313,11 +319,9 @@ def encrypted_tables(resource: Resource, config: PackConfig) -> list[str]:
 def aurora_encrypted(resource: Resource, config: PackConfig) -> list[str]:
     """The Lambdas log in with IAM tokens; storage is encrypted with the region's key."""
     props, problems = resource.props, []
-    if props.get("storageEncrypted") is not True and known(props.get("storageEncrypted")):
+    if switched_off(props, "storageEncrypted"):
         problems.append("set storageEncrypted true, with the region's kmsKeyId")
-    if props.get("iamDatabaseAuthenticationEnabled") is not True and known(
-        props.get("iamDatabaseAuthenticationEnabled")
-    ):
+    if switched_off(props, "iamDatabaseAuthenticationEnabled"):
         problems.append("set iamDatabaseAuthenticationEnabled true")
     return problems
 
@@ -330,7 +334,7 @@ def aurora_encrypted(resource: Resource, config: PackConfig) -> list[str]:
 def private_buckets(resource: Resource, config: PackConfig) -> list[str]:
     """Nothing in the lake is public."""
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    off = [f for f in flags if known(resource.props.get(f)) and resource.props.get(f) is not True]
+    off = [f for f in flags if switched_off(resource.props, f)]
     return [f"set {', '.join(off)} true"] if off else []
 
 
@@ -352,8 +356,7 @@ def prod_deletion_protection(resource: Resource, config: PackConfig) -> list[str
     key = (
         "deletionProtection" if resource.type.startswith("aws:rds") else "deletionProtectionEnabled"
     )
-    value = resource.props.get(key)
-    return [] if (not known(value) or value is True) else [f"set {key} true in prod"]
+    return [f"set {key} true in prod"] if switched_off(resource.props, key) else []
 
 
 @rule(
@@ -381,8 +384,9 @@ def read_model_pitr(resource: Resource, config: PackConfig) -> list[str]:
     """Regional tables hold minutes-long records under a TTL; the read model is restorable."""
     props = resource.props
     if resource.type.endswith("TableReplica"):
-        value = props.get("pointInTimeRecovery")
-        return [] if (not known(value) or value is True) else ["set pointInTimeRecovery true"]
+        return (
+            ["set pointInTimeRecovery true"] if switched_off(props, "pointInTimeRecovery") else []
+        )
     if props.get("streamEnabled") is not True:
         return []
     pitr = props.get("pointInTimeRecovery")
