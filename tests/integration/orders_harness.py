@@ -49,6 +49,41 @@ def moto_aws(aws_env: None) -> Iterator[None]:
         yield
 
 
+# A valid order request, as a client sends it.
+ORDER_BODY = {
+    "customerId": "c-1",
+    "currency": "EUR",
+    "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}],
+    "payment": {"token": "tok_ok"},
+}
+
+
+@pytest.fixture
+def moto_static(aws_env: None) -> Iterator[None]:
+    """moto without executing state machines: executions just stay RUNNING."""
+    with mock_aws():
+        yield
+
+
+def deploy_checkout(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    """A region's global table and a state machine that does nothing, with the environment of
+    a write-side function pointing at them (``env`` adds to it); returns the machine's ARN."""
+    create_global_table(region)
+    arn = boto3.client("stepfunctions", region_name=region).create_state_machine(
+        name="checkout",
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    for name, value in {
+        "AWS_REGION": region,
+        "TABLE_NAME": TABLE,
+        "STATE_MACHINE_ARN": arn,
+        **env,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return str(arn)
+
+
 def create_global_table(region: str, name: str = TABLE) -> None:
     """The global table's schema, from the one module that defines it."""
     boto3.client("dynamodb", region_name=region).create_table(

@@ -18,12 +18,13 @@ from functions.order_intake import handler as intake
 from functions.orders import read_model
 from functions.orders.domain import order_id_for
 from tests.integration.orders_harness import (
+    ORDER_BODY,
     PRIMARY,
     SECONDARY,
     TABLE,
     Recorded,
     aws_env,  # noqa: F401 (fixture)
-    create_global_table,
+    deploy_checkout,
     put_control,
     serve,
 )
@@ -32,31 +33,14 @@ from tests.support.postgres import free_port
 
 # The stack that created the global database; after the failover SECONDARY writes.
 HOME, NEW_PRIMARY = PRIMARY, SECONDARY
-BODY = {
-    "customerId": "c-1",
-    "currency": "EUR",
-    "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}],
-    "payment": {"token": "tok_ok"},
-}
+BODY = ORDER_BODY
 
 
 @pytest.fixture
 def home(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
     """The home region's table and state machine on moto, and intake's environment; the ARN."""
     with mock_aws():
-        create_global_table(HOME)
-        arn = boto3.client("stepfunctions", region_name=HOME).create_state_machine(
-            name="checkout",
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        )["stateMachineArn"]
-        for name, value in {
-            "AWS_REGION": HOME,
-            "TABLE_NAME": TABLE,
-            "STATE_MACHINE_ARN": arn,
-            "FORWARD_TIMEOUT_SECONDS": "1",
-        }.items():
-            monkeypatch.setenv(name, value)
+        arn = deploy_checkout(HOME, monkeypatch, FORWARD_TIMEOUT_SECONDS="1")
         intake.dependencies.cache_clear()
         yield arn
         intake.dependencies.cache_clear()

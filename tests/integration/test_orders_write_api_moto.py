@@ -4,60 +4,35 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from functions.orders import read_model
 from functions.orders.domain import order_id_for
 from functions.write_api import handler as write_api
 from tests.integration.orders_harness import (
+    ORDER_BODY,
     PRIMARY,
     SECONDARY,
     TABLE,
     Raw,
     Recorded,
     aws_env,  # noqa: F401 (fixture)
-    create_global_table,
+    deploy_checkout,
     put_control,
     serve,
 )
 from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
 
-BODY = {
-    "customerId": "c-1",
-    "currency": "EUR",
-    "items": [{"sku": "SKU-1", "quantity": 2, "unitPrice": 1250}],
-    "payment": {"token": "tok_ok"},
-}
-
-
-@pytest.fixture
-def moto_static(aws_env: None) -> Iterator[None]:  # noqa: F811
-    """moto without executing state machines: executions just stay RUNNING."""
-    with mock_aws():
-        yield
+BODY = ORDER_BODY
 
 
 def deploy_region(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
     """A region's table and state machine, and the write API's environment pointing at them."""
-    create_global_table(region)
-    arn = boto3.client("stepfunctions", region_name=region).create_state_machine(
-        name="checkout",
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-    )["stateMachineArn"]
-    for name, value in {
-        "AWS_REGION": region,
-        "TABLE_NAME": TABLE,
-        "STATE_MACHINE_ARN": arn,
-        **env,
-    }.items():
-        monkeypatch.setenv(name, value)
+    arn = deploy_checkout(region, monkeypatch, **env)
     write_api.dependencies.cache_clear()
     return arn
 
