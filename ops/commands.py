@@ -36,6 +36,14 @@ def workspace(args: argparse.Namespace) -> AutomationWorkspace:
     return deploy.AutomationWorkspace(args.dir, args.organization)
 
 
+def save_deployed_outputs(
+    ws: AutomationWorkspace, stacks: dict[str, StackFile], path: Path
+) -> dict[str, dict[str, Any]]:
+    """Save the outputs of the stacks that are deployed (a stack not deployed has none)."""
+    existing = {name: f for name, f in stacks.items() if ws.exists(name)}
+    return deploy.save_outputs(existing, ws.outputs, path)
+
+
 def ask(args: argparse.Namespace, question: str, expected: str = "y") -> bool:
     """Whether the operator agrees: `--yes`, or ``expected`` typed at the terminal."""
     if getattr(args, "yes", False):
@@ -233,8 +241,7 @@ def up(args: argparse.Namespace) -> int:
         applied=applied,
         confirm=confirm,
     )
-    existing = {name: f for name, f in stacks.items() if ws.exists(name)}
-    deploy.save_outputs(existing, ws.outputs, args.outputs)
+    save_deployed_outputs(ws, stacks, args.outputs)
     print(f"deployed; outputs saved to {args.outputs}: copy it out of the home region")
     return 0
 
@@ -283,9 +290,8 @@ def outputs(args: argparse.Namespace) -> int:
     """`ops outputs`."""
     stacks = read_stack_files(args.dir)
     ws = workspace(args)
-    existing = {name: f for name, f in stacks.items() if ws.exists(name)}
-    deploy.save_outputs(existing, ws.outputs, args.outputs)
-    print(f"saved the outputs of {len(existing)} stacks to {args.outputs}")
+    saved = save_deployed_outputs(ws, stacks, args.outputs)
+    print(f"saved the outputs of {len(saved)} stacks to {args.outputs}")
     return 0
 
 
@@ -331,9 +337,7 @@ def remove_region(args: argparse.Namespace) -> int:
     for name in updated:
         entries = [r.to_json() for r in result.stacks[name].resources]
         deployed.record_pass(name, name, entries, plan_file(args))
-    deployed.save_outputs(
-        {name: ws.outputs(name) for name in stacks if ws.exists(name)}, args.outputs
-    )
+    save_deployed_outputs(ws, stacks, args.outputs)
     print(f"{args.stack} removed; {', '.join(updated) or 'no stack'} updated")
     return 0
 

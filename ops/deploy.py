@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from components.settings import MISSING_STACKS_ENV, qualified_name
+from ops import deployed
 from ops.diff import CREATE, DELETE, REPLACE, UPDATE, Change, PassDiff, refused
 from ops.stackfiles import DeploymentError, Pass, StackFile, deploy_order, read_stack_files
 
@@ -173,8 +174,7 @@ def save_outputs(
     elsewhere, is all `ops failover --outputs` needs.
     """
     document = {name: outputs(name) for name in stacks}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    deployed.save_outputs(document, path)
     return document
 
 
