@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from components.archives import BUILD_DIR
 from components.settings import MISSING_STACKS_ENV, qualified_name
 from ops import deployed
 from ops.diff import CREATE, DELETE, REPLACE, UPDATE, Change, PassDiff, refused
@@ -249,7 +249,9 @@ class AutomationWorkspace:
 
         settings = read_stack_files(self.directory)[stack].settings
         config = config_for(settings.environment.value, settings.database.engine_version)
-        path = Path(tempfile.mkdtemp()) / f"policy-config-{stack}.json"
+        # Beside the archives, one file per stack, rewritten each time (no temp dir left over).
+        path = BUILD_DIR.parent / "policy" / f"{stack}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config))
         return {"policy_packs": [str(POLICY_PACK)], "policy_pack_configs": [str(path)]}
 

@@ -223,3 +223,20 @@ def test_failover_commands_need_only_the_outputs_file_not_the_stack_files(
         "error: no AWS credentials: set AWS_PROFILE or the AWS_* variables (check with "
         "`aws sts get-caller-identity`) and run again"
     )
+
+
+def test_every_preview_and_up_runs_the_policy_pack_with_the_stacks_own_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the real workspace (its Pulumi CLI check satisfied)
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: "/usr/bin/pulumi")
+    workspace = deploy.AutomationWorkspace(PROJECT_DIR, "organization")
+
+    # When the policy arguments of a pass are made
+    policy = workspace._policy("secondary")
+
+    # Then the pack is the project's, and its config says the stack's environment and engine
+    assert policy["policy_packs"] == [str(PROJECT_DIR / "policy")]
+    (config_file,) = policy["policy_pack_configs"]
+    config = json.loads(Path(config_file).read_text())
+    assert config["protected-in-prod"] == {"environment": "dev", "engineVersion": "16.6"}
