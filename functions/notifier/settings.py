@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_REQUIRED = (
-    "AWS_REGION",
-    "CONNECTIONS_TABLE_NAME",
-    "WEBSOCKET_ENDPOINT",
-    "GRAPHQL_URL",
-    "IDEMPOTENCY_TABLE_NAME",
-)
+from functions.env import Env
 
 
 @dataclass(frozen=True)
@@ -27,13 +21,11 @@ class NotifierSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifierSettings:
         """Settings from the Lambda environment; names the missing variable when one is."""
-        missing = [name for name in _REQUIRED if not env.get(name)]
-        if missing:
-            raise RuntimeError(f"notifier: missing environment variable(s) {', '.join(missing)}")
+        read = Env(env)
         return cls(
-            region=env["AWS_REGION"],
-            connections_table=env["CONNECTIONS_TABLE_NAME"],
-            websocket_endpoint=env["WEBSOCKET_ENDPOINT"],
-            graphql_url=env["GRAPHQL_URL"],
-            idempotency_table=env["IDEMPOTENCY_TABLE_NAME"],
+            region=read.required("AWS_REGION"),
+            connections_table=read.required("CONNECTIONS_TABLE_NAME"),
+            websocket_endpoint=read.required("WEBSOCKET_ENDPOINT"),
+            graphql_url=read.required("GRAPHQL_URL"),
+            idempotency_table=read.required("IDEMPOTENCY_TABLE_NAME"),
         )

@@ -31,6 +31,8 @@ from urllib.parse import unquote, urlsplit
 
 import pg8000.native
 
+from functions.env import Env, SettingsError
+
 # Re-exported: the database's TLS lives in the driver-free tls module, for the health probe.
 from functions.orders.tls import RDS_CA_BUNDLE as RDS_CA_BUNDLE
 from functions.orders.tls import tls_context as tls_context
@@ -57,7 +59,8 @@ class DatabaseSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DatabaseSettings:
         """Read DATABASE_URL, or DB_HOST/DB_PORT/DB_NAME with DB_SECRET_ARN or DB_USER."""
-        url = env.get("DATABASE_URL")
+        read = Env(env)
+        url = read.optional("DATABASE_URL")
         if url:
             parts = urlsplit(url)
             return cls(
@@ -67,21 +70,18 @@ class DatabaseSettings:
                 user=unquote(parts.username or "postgres"),
                 password=unquote(parts.password) if parts.password else None,
             )
-        secret_arn = env.get("DB_SECRET_ARN") or None
+        secret_arn = read.optional("DB_SECRET_ARN")
         if secret_arn is not None and len(secret_arn.split(":")) < 7:
-            raise RuntimeError(f"DB_SECRET_ARN must be a Secrets Manager ARN, got {secret_arn!r}")
-        try:
-            return cls(
-                host=env["DB_HOST"],
-                port=int(env.get("DB_PORT", "5432")),
-                database=env["DB_NAME"],
-                user=None if secret_arn else env["DB_USER"],
-                iam_region=env.get("AWS_REGION"),
-                ca_bundle=env.get("DB_CA_BUNDLE") or RDS_CA_BUNDLE,
-                secret_arn=secret_arn,
-            )
-        except KeyError as exc:
-            raise RuntimeError(f"set DATABASE_URL or {exc.args[0]} for the database") from exc
+            raise SettingsError(f"DB_SECRET_ARN must be a Secrets Manager ARN, got {secret_arn!r}")
+        return cls(
+            host=read.required("DB_HOST", alternative="DATABASE_URL"),
+            port=read.integer("DB_PORT", 5432, minimum=1, maximum=65535),
+            database=read.required("DB_NAME", alternative="DATABASE_URL"),
+            user=None if secret_arn else read.required("DB_USER", alternative="DB_SECRET_ARN"),
+            iam_region=read.optional("AWS_REGION"),
+            ca_bundle=read.optional("DB_CA_BUNDLE") or RDS_CA_BUNDLE,
+            secret_arn=secret_arn,
+        )
 
 
 @dataclass(frozen=True)

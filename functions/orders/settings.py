@@ -35,6 +35,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# Re-exported: every settings module raises the one error of functions.env.
+from functions.env import Env
+from functions.env import SettingsError as SettingsError
+
 MAX_CONTROL_CACHE_SECONDS = 10.0
 # The database role the functions connect as with an IAM auth token (``rds_iam``). The infra
 # imports it (through components/data.py) for ``DB_USER`` and ``rds-db:connect``;
@@ -42,28 +46,9 @@ MAX_CONTROL_CACHE_SECONDS = 10.0
 APP_USERNAME = "orders_app"
 
 
-class SettingsError(RuntimeError):
-    """An environment variable is missing or malformed; the message names it."""
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"environment variable {name} is required")
-    return value
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"environment variable {name} must be positive, got {raw!r}")
-    return value
+def _control_cache_seconds(read: Env) -> float:
+    # A stale primary is what makes a write go to the wrong region after a failover.
+    return min(read.seconds("CONTROL_CACHE_SECONDS", 10.0), MAX_CONTROL_CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -84,26 +69,22 @@ class WriteApiSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WriteApiSettings:
         """Parse the write API's variables; raises SettingsError naming a bad one."""
-        mode = env.get("WRITE_MODE", "sync").strip().lower() or "sync"
-        if mode not in {"sync", "async"}:
-            raise SettingsError(f"WRITE_MODE must be 'sync' or 'async', got {mode!r}")
-        bus = env.get("EVENT_BUS_NAME") or None
+        read = Env(env)
+        mode = read.choice("WRITE_MODE", ("sync", "async"), "sync")
+        bus = read.optional("EVENT_BUS_NAME")
         if mode == "async" and bus is None:
             raise SettingsError("WRITE_MODE=async needs EVENT_BUS_NAME")
         return cls(
-            region=_required(env, "AWS_REGION"),
-            table_name=_required(env, "TABLE_NAME"),
-            state_machine_arn=_required(env, "STATE_MACHINE_ARN"),
+            region=read.required("AWS_REGION"),
+            table_name=read.required("TABLE_NAME"),
+            state_machine_arn=read.required("STATE_MACHINE_ARN"),
             event_bus_name=bus,
             async_mode=mode == "async",
-            fallback_primary_region=env.get("PRIMARY_REGION") or None,
-            fallback_write_url=env.get("PRIMARY_WRITE_URL") or None,
-            # A stale primary is what makes a write go to the wrong region after a failover.
-            control_cache_seconds=min(
-                _number(env, "CONTROL_CACHE_SECONDS", 10.0), MAX_CONTROL_CACHE_SECONDS
-            ),
-            forward_timeout_seconds=_number(env, "FORWARD_TIMEOUT_SECONDS", 3.0),
-            retry_after_seconds=int(_number(env, "RETRY_AFTER_SECONDS", 30)),
+            fallback_primary_region=read.optional("PRIMARY_REGION"),
+            fallback_write_url=read.optional("PRIMARY_WRITE_URL"),
+            control_cache_seconds=_control_cache_seconds(read),
+            forward_timeout_seconds=read.seconds("FORWARD_TIMEOUT_SECONDS", 3.0),
+            retry_after_seconds=read.integer("RETRY_AFTER_SECONDS", 30, minimum=1),
         )
 
 
@@ -124,19 +105,20 @@ class SagaSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> SagaSettings:
         """Parse the steps' variables; raises SettingsError naming a bad one."""
-        key = env.get("PAYMENT_API_KEY") or None
-        secret = env.get("PAYMENT_API_KEY_SECRET_ARN") or None
+        read = Env(env)
+        key = read.optional("PAYMENT_API_KEY")
+        secret = read.optional("PAYMENT_API_KEY_SECRET_ARN")
         if key is None and secret is None:
             raise SettingsError("set PAYMENT_API_KEY or PAYMENT_API_KEY_SECRET_ARN")
         return cls(
-            region=_required(env, "AWS_REGION"),
-            event_bus_name=_required(env, "EVENT_BUS_NAME"),
-            payment_base_url=env.get("PAYMENT_BASE_URL", "").strip().rstrip("/") or None,
+            region=read.required("AWS_REGION"),
+            event_bus_name=read.required("EVENT_BUS_NAME"),
+            payment_base_url=(read.optional("PAYMENT_BASE_URL") or "").rstrip("/") or None,
             payment_api_key=key,
             payment_api_key_secret_arn=secret,
-            payment_timeout_seconds=_number(env, "PAYMENT_TIMEOUT_SECONDS", 5.0),
-            crm_url=env.get("CRM_URL") or None,
-            crm_timeout_seconds=_number(env, "CRM_TIMEOUT_SECONDS", 3.0),
+            payment_timeout_seconds=read.seconds("PAYMENT_TIMEOUT_SECONDS", 5.0),
+            crm_url=read.optional("CRM_URL"),
+            crm_timeout_seconds=read.seconds("CRM_TIMEOUT_SECONDS", 3.0),
         )
 
 
@@ -150,8 +132,9 @@ class OutboxDrainSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OutboxDrainSettings:
         """Parse the drainer's variables; raises SettingsError naming a bad one."""
+        read = Env(env)
         return cls(
-            region=_required(env, "AWS_REGION"), event_bus_name=_required(env, "EVENT_BUS_NAME")
+            region=read.required("AWS_REGION"), event_bus_name=read.required("EVENT_BUS_NAME")
         )
 
 
@@ -165,7 +148,8 @@ class ProjectorSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ProjectorSettings:
         """Parse the projector's variables."""
-        return cls(region=_required(env, "AWS_REGION"), table_name=_required(env, "TABLE_NAME"))
+        read = Env(env)
+        return cls(region=read.required("AWS_REGION"), table_name=read.required("TABLE_NAME"))
 
 
 @dataclass(frozen=True)
@@ -181,14 +165,13 @@ class IntakeSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IntakeSettings:
         """Parse order_intake's variables; raises SettingsError naming a bad one."""
+        read = Env(env)
         return cls(
-            region=_required(env, "AWS_REGION"),
-            table_name=_required(env, "TABLE_NAME"),
-            state_machine_arn=_required(env, "STATE_MACHINE_ARN"),
-            control_cache_seconds=min(
-                _number(env, "CONTROL_CACHE_SECONDS", 10.0), MAX_CONTROL_CACHE_SECONDS
-            ),
-            forward_timeout_seconds=_number(env, "FORWARD_TIMEOUT_SECONDS", 3.0),
+            region=read.required("AWS_REGION"),
+            table_name=read.required("TABLE_NAME"),
+            state_machine_arn=read.required("STATE_MACHINE_ARN"),
+            control_cache_seconds=_control_cache_seconds(read),
+            forward_timeout_seconds=read.seconds("FORWARD_TIMEOUT_SECONDS", 3.0),
         )
 
 
@@ -210,8 +193,9 @@ class MigratorSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> MigratorSettings:
         """Parse GLOBAL_CLUSTER_ID and DB_CLUSTER_ARN (both or neither) and AWS_REGION."""
-        global_id = env.get("GLOBAL_CLUSTER_ID", "").strip()
-        cluster_arn = env.get("DB_CLUSTER_ARN", "").strip()
+        read = Env(env)
+        global_id = read.optional("GLOBAL_CLUSTER_ID")
+        cluster_arn = read.optional("DB_CLUSTER_ARN")
         if not global_id and not cluster_arn:
             return cls(None)
         # One without the other is a broken deploy, not "no check": never guess who writes.
@@ -220,7 +204,7 @@ class MigratorSettings:
             if not global_id:
                 given, missing = missing, given
             raise SettingsError(f"environment variable {missing} is required with {given}")
-        region = _required(env, "AWS_REGION")
+        region = read.required("AWS_REGION")
         parts = cluster_arn.split(":")
         if len(parts) != 7 or parts[0] != "arn" or parts[2] != "rds" or parts[5] != "cluster":
             raise SettingsError(

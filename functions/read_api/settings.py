@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from functions.env import Env
+
 
 @dataclass(frozen=True)
 class ReadApiSettings:
@@ -17,13 +19,9 @@ class ReadApiSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReadApiSettings:
         """Settings from the Lambda environment; names the missing variable when one is."""
-        missing = [
-            n for n in ("AWS_REGION", "TABLE_NAME", "PAGE_TOKEN_SECRET_ARN") if not env.get(n)
-        ]
-        if missing:
-            raise RuntimeError(f"read API: missing environment variable(s) {', '.join(missing)}")
+        read = Env(env)
         return cls(
-            region=env["AWS_REGION"],
-            table_name=env["TABLE_NAME"],
-            page_token_secret_id=env["PAGE_TOKEN_SECRET_ARN"],
+            region=read.required("AWS_REGION"),
+            table_name=read.required("TABLE_NAME"),
+            page_token_secret_id=read.required("PAGE_TOKEN_SECRET_ARN"),
         )

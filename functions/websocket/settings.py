@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from functions.env import Env
+
 
 @dataclass(frozen=True)
 class WebSocketSettings:
@@ -18,15 +20,9 @@ class WebSocketSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WebSocketSettings:
         """Settings from the Lambda environment; names the missing variable when one is."""
-        missing = [n for n in ("AWS_REGION", "CONNECTIONS_TABLE_NAME") if not env.get(n)]
-        if missing:
-            raise RuntimeError(f"websocket: missing environment variable(s) {', '.join(missing)}")
-        try:
-            ttl = int(env.get("CONNECTION_TTL_SECONDS", "7200"))
-        except ValueError as error:
-            raise RuntimeError("websocket: CONNECTION_TTL_SECONDS must be an integer") from error
+        read = Env(env)
         return cls(
-            region=env["AWS_REGION"],
-            connections_table=env["CONNECTIONS_TABLE_NAME"],
-            ttl_seconds=ttl,
+            region=read.required("AWS_REGION"),
+            connections_table=read.required("CONNECTIONS_TABLE_NAME"),
+            ttl_seconds=read.integer("CONNECTION_TTL_SECONDS", 7200, minimum=1),
         )
