@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions import correlation
+from functions import api_error, correlation
 from functions.orders import control, read_model
 from functions.orders.domain import OrderRequest
 from functions.orders.errors import PaymentNotConfigured, TransientError
@@ -232,13 +232,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         value = None
     if isinstance(value, dict):
         return value
-    return {
-        "error": {
-            "code": "UPSTREAM_ERROR",
-            "message": "the primary's answer was not JSON",
-            "field": None,
-        }
-    }
+    return api_error.body("UPSTREAM_ERROR", "the primary's answer was not JSON")
 
 
 class EventBridgeOrderRequestPublisher:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions import correlation
+from functions import api_error, correlation
 from functions.orders.domain import (
     OrderRequest,
     ValidationError,
@@ -81,11 +81,9 @@ def error(
     field_name: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """An error answer in the API's ``{"error": {code, message, field}}`` shape."""
+    """An error answer with the API's one error body (:mod:`functions.api_error`)."""
     return Response(
-        status,
-        {"error": {"code": code, "message": message, "field": field_name}},
-        {**JSON_HEADERS, **(headers or {})},
+        status, api_error.body(code, message, field_name), {**JSON_HEADERS, **(headers or {})}
     )
 
 
@@ -235,19 +233,6 @@ def _place_order(
 _RELAYED_REFUSALS = frozenset({400, 409, 413})
 
 
-def _api_error(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ``{"error": {code, message, field}}`` body the API documents, or None."""
-    error = body.get("error")
-    if not isinstance(error, dict):
-        return None
-    code, message, field_name = error.get("code"), error.get("message"), error.get("field")
-    if not isinstance(code, str) or not isinstance(message, str):
-        return None
-    if field_name is not None and not isinstance(field_name, str):
-        return None
-    return {"error": {"code": code, "message": message, "field": field_name}}
-
-
 def relay(relayed: Relayed, order_id: str, region: str, primary_region: str) -> Response:
     """The answer a client gets for the primary's answer to a forwarded write.
 
@@ -265,7 +250,7 @@ def relay(relayed: Relayed, order_id: str, region: str, primary_region: str) -> 
         raise PrimaryUnreachable(f"the primary answered 202 with an unexpected body: {body}")
     if status >= 500 or status in (408, 429):
         raise PrimaryUnreachable(f"the primary answered {status}")
-    shaped = _api_error(body)
+    shaped = api_error.parse(body)
     if status in _RELAYED_REFUSALS and shaped is not None:
         return Response(status, shaped)
     raise WritePathMisconfigured(

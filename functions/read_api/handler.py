@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from functions import api_error
 from functions.observability import API_GATEWAY, observed, service_logger, service_tracer
 from functions.read_api.settings import ReadApiSettings
 from functions.read_side.dynamo import DynamoOrderReader, SecretKeySource
@@ -71,9 +72,7 @@ class ReadApi:
         except Exception:
             # The last line of defence: a bug must still answer in the documented shape.
             logger.exception("unexpected error")
-            return _response(
-                500, {"error": {"code": "INTERNAL", "message": "internal error", "field": None}}
-            )
+            return _response(500, api_error.internal())
 
 
 @functools.cache

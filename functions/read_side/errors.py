@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functions import api_error
+
 
 class ReadError(Exception):
     """A read that cannot be answered; carries what the error body says."""
@@ -14,9 +16,9 @@ class ReadError(Exception):
         self.message = message
         self.field = field
 
-    def body(self) -> dict[str, dict[str, str | None]]:
-        """The error as the API returns it: ``{"error": {code, message, field}}``."""
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+    def body(self) -> api_error.ErrorBody:
+        """The error as the API returns it (:mod:`functions.api_error`)."""
+        return api_error.body(self.code, self.message, self.field)
 
 
 class InvalidInput(ReadError):
