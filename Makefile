@@ -20,10 +20,11 @@ plan: $(STAMP) ## the offline plan of every stack, in deploy order (no cloud acc
 test: $(STAMP) ## every suite: infra, unit, integration (starts its own PostgreSQL), policy
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff, ruff format, mypy, and actionlint on every workflow
+lint: $(STAMP) ## ruff, ruff format, mypy, the import contracts (lint-imports), actionlint on every workflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy components ops functions policy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/actionlint
 
 policy: $(STAMP) ## the policy pack's rules over every simulated stack, and over resources made bad
