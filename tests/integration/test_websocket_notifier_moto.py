@@ -11,7 +11,6 @@ import boto3
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from botocore.httpsession import URLLib3Session
 from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -21,6 +20,7 @@ from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, 
 from functions.notifier.handler import StreamNotifier
 from functions.notifier.notify import OrderNotifier
 from functions.orders.read_model import CONNECTIONS_CUSTOMER_ATTRIBUTE, TTL_ATTRIBUTE
+from functions.outbound import Transport
 from functions.read_side.connections import ConnectionStore
 from functions.websocket import handler as ws_handler
 from tests.support.appsync_standin import StandIn, appsync_standin
@@ -136,7 +136,7 @@ class GoneFor:
 def notifier_with(stand_in: StandIn, gone: set[str]) -> StreamNotifier:
     management = boto3.client("apigatewaymanagementapi", region_name=REGION, endpoint_url=ENDPOINT)
     store = ConnectionStore(boto3.client("dynamodb", region_name=REGION), CONNECTIONS)
-    publisher = AppSyncPublisher(stand_in.url, REGION, CREDENTIALS, URLLib3Session(timeout=5))
+    publisher = AppSyncPublisher(stand_in.url, REGION, lambda: CREDENTIALS, Transport(5.0))
     once = IdempotentDeliveries(boto3.client("dynamodb", region_name=REGION), IDEMPOTENCY)
     return StreamNotifier(
         OrderNotifier(store, WebSocketPusher(GoneFor(management, gone)), publisher, once)
@@ -284,8 +284,8 @@ def test_a_request_signed_with_other_credentials_is_refused_by_the_stand_in(aws)
         stranger = AppSyncPublisher(
             stand_in.url,
             REGION,
-            Credentials("AKIDTESTING", "wrong-secret"),
-            URLLib3Session(timeout=5),
+            lambda: Credentials("AKIDTESTING", "wrong-secret"),
+            Transport(5.0),
         )
         # When it publishes
         with pytest.raises(RuntimeError):
@@ -387,7 +387,7 @@ def test_a_delivery_cut_off_by_a_lambda_timeout_is_retried_not_blocked(aws):
     once = IdempotentDeliveries(boto3.client("dynamodb", region_name=REGION), IDEMPOTENCY)
     store = ConnectionStore(boto3.client("dynamodb", region_name=REGION), CONNECTIONS)
     with appsync_standin(CREDENTIALS, REGION) as stand_in:
-        publisher = AppSyncPublisher(stand_in.url, REGION, CREDENTIALS, URLLib3Session(timeout=5))
+        publisher = AppSyncPublisher(stand_in.url, REGION, lambda: CREDENTIALS, Transport(5.0))
         stream = StreamNotifier(
             OrderNotifier(store, WebSocketPusher(management), publisher, once),
             on_invocation=once.register_lambda_context,

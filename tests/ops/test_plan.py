@@ -11,7 +11,7 @@ import pytest
 
 from ops.simulate import DeploymentResult
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
-from tests.infra.conftest import Simulate
+from tests.support.simulation import Simulate
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
 
 
