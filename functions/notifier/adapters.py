@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,11 +10,10 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from functions.orders.read_model import IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE
+from functions.outbound import SigV4, Transport, Unreachable
 
 # A stream record is retried for as long as the stream keeps it (24 hours): remember a
 # delivery at least that long, so no retry of the record can send it again.
@@ -59,33 +57,30 @@ class AppSyncPublisher:
     selection set asks for every field of the order.
     """
 
-    def __init__(self, url: str, region: str, credentials: Any, http: Any) -> None:
+    def __init__(
+        self, url: str, region: str, credentials: Callable[[], Any], transport: Transport
+    ) -> None:
         self._url = url
-        self._region = region
-        self._credentials = credentials  # botocore credentials; refreshable ones are re-read
-        self._http = http  # a botocore.httpsession.URLLib3Session
+        self._signer = SigV4("appsync", region, credentials)
+        self._transport = transport
 
     def publish(self, view: Mapping[str, Any]) -> None:
         """Publish one view; raise :class:`PublishFailed` unless AppSync returned data."""
-        body = json.dumps({"query": PUBLISH_ORDER_UPDATE, "variables": {"order": dict(view)}})
-        request = AWSRequest(
-            method="POST",
-            url=self._url,
-            data=body.encode("utf-8"),
-            headers={"content-type": "application/json"},
-        )
-        SigV4Auth(self._credentials.get_frozen_credentials(), "appsync", self._region).add_auth(
-            request
-        )
-        response = self._http.send(request.prepare())
-        if response.status_code != 200:
-            raise PublishFailed(f"AppSync answered HTTP {response.status_code}")
+        payload = {"query": PUBLISH_ORDER_UPDATE, "variables": {"order": dict(view)}}
         try:
-            answer = json.loads(response.content)
+            answer = self._transport.post_json(self._url, payload, sign=self._signer)
+        except Unreachable as error:
+            raise PublishFailed(f"AppSync did not answer: {error}") from error
+        if answer.status != 200:
+            raise PublishFailed(f"AppSync answered HTTP {answer.status}")
+        try:
+            result = answer.json()
         except ValueError as error:
             raise PublishFailed("AppSync answered something that is not JSON") from error
-        if answer.get("errors") or not (answer.get("data") or {}).get("publishOrderUpdate"):
-            raise PublishFailed(f"AppSync refused the update: {answer.get('errors')}")
+        if not isinstance(result, dict):
+            raise PublishFailed("AppSync answered something that is not a JSON object")
+        if result.get("errors") or not (result.get("data") or {}).get("publishOrderUpdate"):
+            raise PublishFailed(f"AppSync refused the update: {result.get('errors')}")
 
 
 class IdempotentDeliveries:

@@ -19,12 +19,12 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from botocore.httpsession import URLLib3Session
 
 from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, WebSocketPusher
 from functions.notifier.notify import OrderNotifier, changed_order
 from functions.notifier.settings import NotifierSettings
 from functions.observability import observed, service_logger, service_tracer
+from functions.outbound import Transport
 from functions.read_side.connections import ConnectionStore
 
 logger = service_logger("notifier")
@@ -75,7 +75,7 @@ def build_notifier() -> StreamNotifier:
     store = ConnectionStore(dynamodb, settings.connections_table)
     management = session.client("apigatewaymanagementapi", endpoint_url=settings.websocket_endpoint)
     publisher = AppSyncPublisher(
-        settings.graphql_url, settings.region, session.get_credentials(), URLLib3Session(timeout=5)
+        settings.graphql_url, settings.region, session.get_credentials, Transport(5.0)
     )
     once = IdempotentDeliveries(dynamodb, settings.idempotency_table)
     notifier = OrderNotifier(store, WebSocketPusher(management), publisher, once)

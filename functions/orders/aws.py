@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions import api_error, correlation
@@ -29,6 +25,7 @@ from functions.orders.ports import (
     StartOutcome,
     WritePathMisconfigured,
 )
+from functions.outbound import Answer, SigV4, Transport, Unreachable
 
 _log = logging.getLogger(__name__)
 
@@ -152,14 +149,6 @@ class StepFunctionsSagaStarter:
         return StartOutcome.SAME_ORDER if earlier == fingerprint else StartOutcome.CONFLICT
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, never followed: the signed write goes to the write URL only."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        """Follow nothing; urllib then raises the 3xx as an HTTPError."""
-        return None
-
-
 class DynamoKnownOrders:
     """Reads the fingerprint the projector stores with each order's view in the global table.
 
@@ -199,35 +188,29 @@ class SigV4Forwarder:
         origin_region: str | None = None,
     ):
         self._credentials = credentials
-        self._timeout = timeout_seconds
+        self._transport = Transport(timeout_seconds)
         self._origin = origin_region
-        self._opener = urllib.request.build_opener(_NoRedirects())
 
     def forward(self, url: str, region: str, headers: dict[str, str], body: bytes) -> Relayed:
-        """Send and return the primary's answer; raises PrimaryUnreachable on any failure."""
+        """Send and return the primary's answer; raises PrimaryUnreachable when none came."""
         all_headers = dict(headers)
         correlation_id = correlation.current()
         if correlation_id is not None:
             all_headers[correlation.HEADER] = correlation_id
         if self._origin:
             all_headers["x-origin-region"] = self._origin
-        request = AWSRequest(method="POST", url=url, data=body, headers=all_headers)
-        SigV4Auth(self._credentials(), "execute-api", region).add_auth(request)
-        prepared = urllib.request.Request(
-            url, data=body, method="POST", headers=dict(request.headers.items())
-        )
+        # Signed for the region the control record names: the primary's API checks that.
+        signer = SigV4("execute-api", region, self._credentials)
         try:
-            with self._opener.open(prepared, timeout=self._timeout) as answer:
-                return Relayed(answer.status, _json_object(answer.read()))
-        except urllib.error.HTTPError as answer:
-            return Relayed(answer.code, _json_object(answer.read()))
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            answer = self._transport.send("POST", url, body, all_headers, signer)
+        except Unreachable as exc:
             raise PrimaryUnreachable(str(exc)) from exc
+        return Relayed(answer.status, _json_object(answer))
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _json_object(answer: Answer) -> dict[str, Any]:
     try:
-        value = json.loads(raw or b"{}")
+        value = answer.json()
     except ValueError:
         value = None
     if isinstance(value, dict):

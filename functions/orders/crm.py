@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from functions.orders.errors import CustomerRejected
 from functions.orders.payments import post_json
+from functions.outbound import Transport
 
 
 class HttpCrm:
@@ -23,24 +24,24 @@ class HttpCrm:
 
     def __init__(self, url: str, timeout_seconds: float = 3.0):
         self._url = url.rstrip("/")
-        self._timeout = timeout_seconds
+        self._transport = Transport(timeout_seconds)
 
     def order_placed(self, customer_id: str, order_id: str, total: int, currency: str) -> None:
         """Tell the CRM about the order, idempotently on the order id."""
         post_json(
+            self._transport,
             self._url,
             {"customerId": customer_id, "orderId": order_id, "total": total, "currency": currency},
             {"idempotency-key": f"{order_id}:crm"},
-            self._timeout,
             CustomerRejected,
         )
 
     def order_failed(self, customer_id: str, order_id: str) -> None:
         """Tell the CRM the order failed after it was told of it, idempotently."""
         post_json(
+            self._transport,
             f"{self._url}/{quote(order_id, safe='')}/failed",
             {"customerId": customer_id, "orderId": order_id},
             {"idempotency-key": f"{order_id}:crm-failed"},
-            self._timeout,
             CustomerRejected,
         )

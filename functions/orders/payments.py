@@ -25,10 +25,7 @@ order keeps, instead of timing out against a provider that does not exist.
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
@@ -41,6 +38,7 @@ from functions.orders.errors import (
     PaymentRejected,
     TransientError,
 )
+from functions.outbound import Transport, Unreachable
 
 # What an authorization can be at the provider: holding money, captured, refunded, or one of
 # the RELEASED states, which hold none.
@@ -92,10 +90,10 @@ class PaymentProvider(Protocol):
 
 
 def post_json(
+    transport: Transport,
     url: str,
     payload: dict[str, Any] | None,
     headers: dict[str, str],
-    timeout: float,
     business_error: type[BusinessError],
     *,
     refused_credentials: type[BusinessError] | None = None,
@@ -103,34 +101,30 @@ def post_json(
 ) -> dict[str, Any]:
     """Send JSON (``payload`` None: no body, for a GET) and return the JSON answer.
 
-    5xx, 408, 429, timeouts and connection errors are transient; a 401 or 403 raises
-    ``refused_credentials`` when given (a deploy problem, not the request's); other 4xx
-    ``business_error``.
+    5xx, 408, 429, no answer and an answer that is not JSON are transient; a 401 or 403
+    raises ``refused_credentials`` when given (a deploy problem, not the request's); any
+    other status that is not 2xx ``business_error``, with the status on it.
     """
-    request = urllib.request.Request(
-        url,
-        data=None if payload is None else json.dumps(payload).encode(),
-        method=method,
-        headers={"content-type": "application/json", **headers},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            raw = answer.read()
-    except urllib.error.HTTPError as answer:
-        detail = answer.read()[:500].decode(errors="replace")
-        if answer.code >= 500 or answer.code in (408, 429):
-            raise TransientError(f"{url} answered {answer.code}") from answer
-        if refused_credentials is not None and answer.code in (401, 403):
-            raise refused_credentials(
-                f"{url} refused the API key ({answer.code}): check the payment API key secret"
-            ) from answer
-        refusal = business_error(f"{url} answered {answer.code}: {detail}")
-        refusal.status = answer.code
-        raise refusal from answer
-    except OSError as exc:  # URLError, timeouts and resets are all OSError
-        raise TransientError(f"{url}: {exc}") from exc
+        if payload is None:
+            answer = transport.send(method, url, None, headers)
+        else:
+            answer = transport.post_json(url, payload, headers)
+    except Unreachable as exc:
+        raise TransientError(str(exc)) from exc
+    if answer.retryable:
+        raise TransientError(f"{url} answered {answer.status}")
+    if refused_credentials is not None and answer.status in (401, 403):
+        raise refused_credentials(
+            f"{url} refused the API key ({answer.status}): check the payment API key secret"
+        )
+    if not 200 <= answer.status < 300:
+        detail = answer.body[:500].decode(errors="replace")
+        refusal = business_error(f"{url} answered {answer.status}: {detail}")
+        refusal.status = answer.status
+        raise refusal
     try:
-        value = json.loads(raw or b"{}")
+        value = answer.json()
     except ValueError as exc:
         raise TransientError(f"{url} answered something that is not JSON") from exc
     return value if isinstance(value, dict) else {}
@@ -190,7 +184,7 @@ class HttpPaymentProvider:
     ):
         self._base = base_url.rstrip("/")
         self._key = api_key
-        self._timeout = timeout_seconds
+        self._transport = Transport(timeout_seconds)
 
     def _api_key(self) -> str:
         if callable(self._key):
@@ -209,10 +203,10 @@ class HttpPaymentProvider:
         if idempotency_key is not None:
             headers["idempotency-key"] = idempotency_key
         return post_json(
+            self._transport,
             self._base + path,
             payload,
             headers,
-            self._timeout,
             business_error,
             refused_credentials=PaymentNotConfigured,
             method=method,
