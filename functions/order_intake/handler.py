@@ -31,6 +31,12 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions import correlation
 from functions.observability import observed, record_ms, service_logger, service_tracer
@@ -101,10 +107,10 @@ def _log(outcome: Outcome) -> None:
         logger.info("OrderRequested taken", extra={**extra, "detail": outcome.detail})
 
 
-def _detail(record: dict[str, Any]) -> Any:
+def _detail(record: SQSRecord) -> Any:
     """The EventBridge event's detail in an SQS record; ValueError if there is none."""
     try:
-        envelope = json.loads(record["body"])
+        envelope = json.loads(record.body)
     except (KeyError, TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"the body is not JSON: {type(exc).__name__}") from None
     if not isinstance(envelope, dict) or "detail" not in envelope:
@@ -112,14 +118,19 @@ def _detail(record: dict[str, Any]) -> Any:
     return envelope["detail"]
 
 
+# A batch whose every record failed answers like a partial one, each record reported: the
+# queue delivers exactly those again, as ReportBatchItemFailures asks, with no invocation error.
+_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
 @observed(logger, tracer, emits_metrics=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Take each record where the primary is; report the records to deliver again."""
     deps = dependencies()
     batch = replace(deps, forwarder=BatchForwarder(deps.forwarder))
-    failures = []
     request_id = correlation.current()
-    for record in event.get("Records", []):
+
+    def take_record(record: SQSRecord) -> None:
         correlation.bind(request_id)
         logger.set_correlation_id(request_id)
         try:
@@ -128,9 +139,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             # Not an event the bus could have delivered: no retry makes it one.
             logger.warning(
                 "dropping a message that is not an OrderRequested event",
-                extra={"messageId": record.get("messageId"), "reason": str(exc)},
+                extra={"messageId": record.message_id, "reason": str(exc)},
             )
-            continue
+            return
         if isinstance(detail, dict):
             # The secondary's write API put its request's correlation id in the event.
             carried = correlation.bind(detail.get(correlation.FIELD)) or request_id
@@ -141,10 +152,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except RetryLater as exc:
             logger.warning(
                 "OrderRequested not taken; it will be delivered again",
-                extra={"messageId": record.get("messageId"), "reason": str(exc)},
+                extra={"messageId": record.message_id, "reason": str(exc)},
             )
-            failures.append({"itemIdentifier": record["messageId"]})
+            raise  # the processor reports the record failed
         except Exception:
             logger.exception("could not take the OrderRequested")
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+            raise
+
+    return dict(
+        process_partial_response(
+            event=event, record_handler=take_record, processor=_processor, context=context
+        )
+    )

@@ -18,6 +18,12 @@ from functools import cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions import correlation
 from functions.observability import observed, service_logger, service_tracer
@@ -73,24 +79,35 @@ def project_order(order_id: str) -> bool:
     return project(snapshot, writer())
 
 
-def _detail(record: dict[str, Any]) -> dict[str, Any]:
+def _detail(record: SQSRecord) -> dict[str, Any]:
     # The SQS message body is the EventBridge event the projection rule delivered.
-    return dict(json.loads(record["body"])["detail"])
+    return dict(json.loads(record.body)["detail"])
+
+
+# A batch whose every record failed answers like a partial one, each record reported: the
+# queue retries exactly those, as ReportBatchItemFailures asks, with no invocation error.
+_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @observed(logger, tracer)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Project every record of the SQS batch; report the ones that failed."""
-    failures = []
     request_id = correlation.current()
-    for record in event.get("Records", []):
+
+    def project_record(record: SQSRecord) -> None:
         try:
             detail = _detail(record)
             # Each event carries the correlation id of the request that caused it.
             logger.set_correlation_id(correlation.bind(detail.get(correlation.FIELD)) or request_id)
             project_order(str(detail["orderId"]))
         except Exception:
-            logger.exception("projection failed", extra={"messageId": record.get("messageId")})
+            logger.exception("projection failed", extra={"messageId": record.message_id})
+            # The connection may be broken mid-transaction: the next record opens a fresh one.
             database().close()
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+            raise  # the processor reports the record failed
+
+    return dict(
+        process_partial_response(
+            event=event, record_handler=project_record, processor=_processor, context=context
+        )
+    )
