@@ -1,4 +1,4 @@
-"""The control record's one definition of well-formed, shared by its readers and its writers.
+"""The control record's codec and its one definition of well-formed, for readers and writers.
 
 The record (``pk=CONTROL, sk=PRIMARY`` in the global table) names the region that writes, the
 URL of its internal write route and the mode. Every write API and order_intake read it; ``ops
@@ -17,7 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from functions.orders.ports import ControlRecord, ControlUnavailable, Mode
-from functions.orders.read_model import CONTROL_MODE, CONTROL_PRIMARY_REGION, CONTROL_WRITE_URL
+from functions.orders.read_model import (
+    CONTROL_MODE,
+    CONTROL_PRIMARY_REGION,
+    CONTROL_WRITE_URL,
+    control_key,
+)
 
 # An AWS region name: us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4, ...
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
@@ -101,3 +106,15 @@ def from_item(item: Mapping[str, Any]) -> ControlRecord:
             f"{', '.join(m.value for m in Mode)}, got {mode!r}"
         ) from None
     return check(ControlRecord(region, url, parsed_mode))
+
+
+def to_item(record: ControlRecord) -> dict[str, dict[str, str]]:
+    """The DynamoDB item (attribute values as the low-level client takes them) of ``record``,
+    key included; MalformedControlRecord when no reader could use it, so none is written."""
+    check(record)
+    item = {name: {"S": value} for name, value in control_key().items()}
+    item[CONTROL_PRIMARY_REGION] = {"S": record.primary_region}
+    item[CONTROL_MODE] = {"S": record.mode.value}
+    if record.write_url:
+        item[CONTROL_WRITE_URL] = {"S": record.write_url}
+    return item

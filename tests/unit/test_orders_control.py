@@ -93,3 +93,26 @@ def test_a_record_a_tool_built_wrong_is_refused(record: ControlRecord) -> None:
     # Given a record a tool built wrong / When checked before it is written / Then refused
     with pytest.raises(control.MalformedControlRecord):
         control.check(record)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        ControlRecord("eu-west-1", URL, Mode.NORMAL),
+        ControlRecord("us-east-1", None, Mode.READ_ONLY),
+        ControlRecord("unknown", None, Mode.READ_ONLY),
+    ],
+)
+def test_what_a_tool_writes_every_reader_reads_back_as_the_same_record(
+    record: ControlRecord,
+) -> None:
+    # Given a record `ops failover` or `ops read-only` writes
+    written = control.to_item(record)
+    # When a write API reads the item / Then it is the same record, under the control key
+    assert control.from_item(written) == record
+    assert (written["pk"], written["sk"]) == ({"S": "CONTROL"}, {"S": "PRIMARY"})
+
+
+def test_a_record_no_reader_could_use_is_never_encoded() -> None:
+    with pytest.raises(control.MalformedControlRecord, match="https:// URL"):
+        control.to_item(ControlRecord("eu-west-1", "http://h.example/x", Mode.NORMAL))
