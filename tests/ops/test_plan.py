@@ -11,8 +11,8 @@ import pytest
 
 from ops.simulate import DeploymentResult
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
-from tests.support.simulation import Simulate
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
+from tests.support.simulation import Simulate
 
 
 def run_ops(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
@@ -140,6 +140,7 @@ def test_plan_json_has_the_documented_fields() -> None:
                 "dependsOn",
                 "ignoreChanges",
                 "protect",
+                "aliases",
             }
 
 
