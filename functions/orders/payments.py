@@ -172,6 +172,37 @@ class UnconfiguredPaymentProvider:
         self._refuse()
 
 
+class NoChargeProvider:
+    """The provider of synthetic orders (:mod:`functions.synthetic`): no call, no money.
+
+    Every answer is made up from the order id, so a rerun gets the same one; nothing is ever
+    held, so a compensation finds nothing to void or refund.
+    """
+
+    def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
+        """An authorization id of the order's own; no provider is called."""
+        return f"synthetic-auth-{order_id}"
+
+    def capture(self, order_id: str, authorization_id: str, amount: int) -> str:
+        """A capture id of the order's own; no provider is called."""
+        return f"synthetic-capture-{order_id}"
+
+    def authorization(self, order_id: str, authorization_id: str) -> Authorization:
+        """Released: no money was ever held for a synthetic order."""
+        return Authorization(authorization_id, "voided")
+
+    def find_authorization(self, order_id: str) -> Authorization | None:
+        """None: no provider was ever asked."""
+        return None
+
+    def void(self, order_id: str, authorization_id: str) -> None:
+        """Nothing to release."""
+
+    def refund(self, order_id: str, capture_id: str, amount: int) -> str:
+        """A refund id of the order's own; nothing was captured."""
+        return f"synthetic-refund-{order_id}"
+
+
 class HttpPaymentProvider:
     """The payment provider over HTTPS with an API key.
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions import api_error, correlation
+from functions import api_error, correlation, synthetic
 from functions.orders.domain import (
     OrderRequest,
     ValidationError,
@@ -112,12 +112,14 @@ def accepted(order_id: str, region: str, primary_region: str) -> Response:
     )
 
 
-def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[str, Any]:
+def saga_input(
+    order_id: str, fingerprint: str, request: OrderRequest, is_synthetic: bool = False
+) -> dict[str, Any]:
     """The saga's input: the order, and the correlation id of the request that started it.
 
     Only ``fingerprint`` tells a retry from a reused key (the correlation id differs from
     one request to the next), so the saga's steps log with the id of the request that
-    started them.
+    started them. A synthetic order says so (``"synthetic": true``): its steps charge no one.
     """
     started: dict[str, Any] = {
         "orderId": order_id,
@@ -128,6 +130,8 @@ def saga_input(order_id: str, fingerprint: str, request: OrderRequest) -> dict[s
     correlation_id = correlation.current()
     if correlation_id is not None:
         started[correlation.FIELD] = correlation_id
+    if is_synthetic:
+        started[synthetic.FIELD] = True
     return started
 
 
@@ -136,6 +140,7 @@ def begin_saga(
     order_id: str,
     request: OrderRequest,
     orders: KnownOrders | None = None,
+    is_synthetic: bool = False,
 ) -> StartOutcome:
     """Start the order's saga, named after the order: the write API and order_intake alike.
 
@@ -147,7 +152,9 @@ def begin_saga(
     stored = orders.fingerprint(order_id) if orders is not None else None
     if stored is not None and stored != fingerprint:
         return StartOutcome.CONFLICT
-    outcome = saga.start(order_id, fingerprint, saga_input(order_id, fingerprint, request))
+    outcome = saga.start(
+        order_id, fingerprint, saga_input(order_id, fingerprint, request, is_synthetic)
+    )
     if stored is not None and outcome is StartOutcome.CONFLICT:
         # This region's execution of that name carried another request, which its
         # ReserveOrder refused; the order itself is this request's.
@@ -156,10 +163,14 @@ def begin_saga(
 
 
 def start_saga(
-    deps: WriteDeps, order_id: str, request: OrderRequest, primary_region: str
+    deps: WriteDeps,
+    order_id: str,
+    request: OrderRequest,
+    primary_region: str,
+    is_synthetic: bool = False,
 ) -> Response:
     """Start the saga in this (primary) region and map the outcome to an answer."""
-    outcome = begin_saga(deps.saga, order_id, request, deps.orders)
+    outcome = begin_saga(deps.saga, order_id, request, deps.orders, is_synthetic)
     if outcome is StartOutcome.CONFLICT:
         return error(
             409,
@@ -176,13 +187,16 @@ def place_order(
     deps: WriteDeps,
     *,
     forwarded: bool = False,
+    is_synthetic: bool = False,
 ) -> Response:
     """Handle one ``POST /orders``; ``forwarded`` is True on the primary's internal route.
 
+    ``is_synthetic`` is True only for what the handler took on an IAM-authorized route that
+    says so (:mod:`functions.synthetic`); never for anything a public request carries.
     Raises WritePathMisconfigured (AWS refused a call for good): a server error, not 503.
     """
     try:
-        return _place_order(lower_headers(headers), body, deps, forwarded)
+        return _place_order(lower_headers(headers), body, deps, forwarded, is_synthetic)
     except ValidationError as exc:
         return error(exc.status, exc.code, exc.message, exc.field)
     except ControlUnavailable:
@@ -191,24 +205,46 @@ def place_order(
         return read_only(deps, "the primary region cannot be reached")
 
 
+def _check_customer(request: OrderRequest, is_synthetic: bool) -> None:
+    """A synthetic order is the canary customer's, and only a synthetic order is."""
+    if is_synthetic and request.customer_id != synthetic.CUSTOMER_ID:
+        raise ValidationError(
+            "INVALID_VALUE",
+            f"a synthetic order must be for customerId {synthetic.CUSTOMER_ID!r}",
+            "customerId",
+        )
+    if not is_synthetic and request.customer_id == synthetic.CUSTOMER_ID:
+        raise ValidationError(
+            "INVALID_VALUE",
+            f"customerId {synthetic.CUSTOMER_ID!r} is reserved for the write canary",
+            "customerId",
+        )
+
+
 def _place_order(
-    headers: dict[str, str], body: str | bytes | None, deps: WriteDeps, forwarded: bool
+    headers: dict[str, str],
+    body: str | bytes | None,
+    deps: WriteDeps,
+    forwarded: bool,
+    is_synthetic: bool,
 ) -> Response:
     # The body is checked before the key so that a client learns every 4xx without a retry.
     request = parse_order_request(body)
+    _check_customer(request, is_synthetic)
     key = parse_idempotency_key(headers)
     order_id = order_id_for(key)
     control = deps.control.current()
     if control.mode is Mode.READ_ONLY:
         return read_only(deps, "the control record says read-only")
     if control.primary_region == deps.region:
-        return start_saga(deps, order_id, request, control.primary_region)
+        return start_saga(deps, order_id, request, control.primary_region, is_synthetic)
     if forwarded:
         # A forwarded write reached a region that is no longer primary: forwarding again
         # could loop between two regions that disagree for a few seconds.
         return read_only(deps, "this region is not the primary")
     if (
         deps.async_mode
+        and not is_synthetic  # the bus carries real orders only; the canary's go direct
         and deps.publisher is not None
         and control.primary_region == deps.deployed_primary_region
     ):
@@ -220,11 +256,12 @@ def _place_order(
     if not control.write_url:
         return read_only(deps, "the control record names no write URL")
     raw = body.encode() if isinstance(body, str) else (body or b"")
+    forwarded_headers = {"content-type": "application/json", "idempotency-key": key}
+    if is_synthetic:
+        # The internal route is IAM-authorized: only the write functions can say this there.
+        forwarded_headers[synthetic.HEADER] = "true"
     relayed = deps.forwarder.forward(
-        control.write_url,
-        control.primary_region,
-        {"content-type": "application/json", "idempotency-key": key},
-        raw,
+        control.write_url, control.primary_region, forwarded_headers, raw
     )
     return relay(relayed, order_id, deps.region, control.primary_region)
 

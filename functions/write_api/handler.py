@@ -1,4 +1,5 @@
-"""Lambda: ``POST /orders`` (public) and ``POST /internal/orders`` (IAM, from secondaries).
+"""Lambda: ``POST /orders`` (public), ``POST /internal/orders`` (IAM, from secondaries) and
+``POST /synthetic/orders`` (IAM, the write canary's; see :mod:`functions.synthetic`).
 
 API Gateway HTTP API, payload format 2.0. Environment: see :mod:`functions.orders.settings`
 (``WriteApiSettings``). The decisions live in :func:`functions.orders.write.place_order`.
@@ -13,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from functions import synthetic
 from functions.observability import (
     API_GATEWAY,
     observed,
@@ -89,12 +91,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             body = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             return error(400, "INVALID_BODY", "the body is not valid base64").to_api_gateway()
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    forwarded = path.endswith(INTERNAL_PATH_SUFFIX)
+    # Both routes that can say "synthetic" take IAM authorization; the public one cannot. The
+    # route key is API Gateway's, never the client's.
+    is_synthetic = event.get("routeKey") == synthetic.ROUTE or (
+        forwarded and str(headers.get(synthetic.HEADER, "")).lower() == "true"
+    )
     try:
         response = place_order(
-            event.get("headers") or {},
-            body,
-            dependencies(),
-            forwarded=path.endswith(INTERNAL_PATH_SUFFIX),
+            headers, body, dependencies(), forwarded=forwarded, is_synthetic=is_synthetic
         )
     except WritePathMisconfigured:
         # Not read-only mode: no retry fixes a wrong ARN or a missing permission; an operator
@@ -105,6 +111,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ).to_api_gateway()
     logger.info(
         "write answered",
-        extra={"status": response.status, "path": path, "orderId": response.body.get("orderId")},
+        extra={
+            "status": response.status,
+            "path": path,
+            "orderId": response.body.get("orderId"),
+            "synthetic": is_synthetic,
+        },
     )
     return response.to_api_gateway()

@@ -431,6 +431,7 @@ def post_order(customer: str, token: str, key: str, quantity: int = 2) -> dict[s
 def _reset_handler_caches() -> None:
     for cached in (
         saga_handler.steps,
+        saga_handler.synthetic_steps,
         saga_handler.database,
         saga_handler.publisher,
         projector.database,

@@ -1,0 +1,25 @@
+"""Synthetic orders: what the write canary places, which the saga completes charging no one.
+
+An order is synthetic only when it came in on the IAM-authorized route
+``POST /synthetic/orders`` (only the write canary's role may call it), or on a primary's
+internal route with :data:`HEADER` from a secondary that took it on that route. A header on
+the public route means nothing. Its saga runs with ``"synthetic": true`` in its input: no
+payment provider and no CRM are called, and the business counters do not count it. Its
+customer is :data:`CUSTOMER_ID`, which the public routes refuse, so no real order is
+synthetic and no synthetic order is a real customer's.
+
+Imports nothing: the canary (whose archive holds only a few modules), the write path and the
+infra read it alike.
+"""
+
+from __future__ import annotations
+
+# The route the write canary signs its POST to, and the path the write function sees.
+ROUTE = "POST /synthetic/orders"
+PATH = "/synthetic/orders"
+# What a secondary adds when it forwards a synthetic order to the primary's internal route.
+HEADER = "x-synthetic-order"
+# In the saga's input; absent for every other order.
+FIELD = "synthetic"
+# The customer of every synthetic order (and of the read canary's known order).
+CUSTOMER_ID = "synthetic-canary"
