@@ -405,8 +405,11 @@ def _function_files() -> Iterator[tuple[str, Path]]:
 # script Synthetics calls, and the modules it imports (no third-party dependency).
 _CANARY_FILES = (
     ("python/canary_read.py", "functions/canary/canary_read.py"),
+    ("python/canary_write.py", "functions/canary/canary_write.py"),
     ("python/functions/__init__.py", "functions/__init__.py"),
     ("python/functions/correlation.py", "functions/correlation.py"),
+    ("python/functions/outbound.py", "functions/outbound.py"),
+    ("python/functions/synthetic.py", "functions/synthetic.py"),
     ("python/functions/canary/__init__.py", "functions/canary/__init__.py"),
     ("python/functions/canary/journey.py", "functions/canary/journey.py"),
     ("python/functions/canary/handler.py", "functions/canary/handler.py"),

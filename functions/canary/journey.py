@@ -1,19 +1,29 @@
-"""The read journey a canary walks in each region, as plain code over one ``get`` port.
+"""The journeys a canary walks in each region, as plain code over a ``get`` and a ``post`` port.
 
-``GET /health`` must answer 200 ``{"status": "ok", "region": ...}``, then ``GET
-/orders/{id}`` of a known order must answer 200 with that order's view. Every request carries
-the run's correlation id (``x-correlation-id``), so the functions' log lines of a failed run
-are one Logs Insights query away. Imports nothing from AWS: the tests walk it against the
-handlers, the canary (``functions/canary/handler.py``) over HTTPS.
+The read journey: ``GET /health`` must answer 200 ``{"status": "ok", "region": ...}``, then
+``GET /orders/{id}`` of a known order must answer 200 with that order's view.
+
+The write journey: ``POST /synthetic/orders`` (IAM-authorized: the canary signs it) of an
+order for the canary's customer must answer 202 with its id, then ``GET /orders/{id}`` in the
+same region must show it CONFIRMED within a deadline: the write went to the writer (forwarded
+when this region does not write), the saga ran (charging no one: functions/synthetic.py), and
+the view came back through the projector and the global table.
+
+Every request carries the run's correlation id (``x-correlation-id``), so the functions' log
+lines of a failed run are one Logs Insights query away. Imports nothing from AWS: the tests
+walk the journeys against the handlers, the canary (``functions/canary/handler.py``) over
+HTTPS.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from functions import synthetic
 from functions.correlation import HEADER
 
 
@@ -27,6 +37,8 @@ class Answer:
 
 # get(path, headers) -> Answer; raises OSError (or a subclass) when nothing answered.
 Get = Callable[[str, dict[str, str]], Answer]
+# post(path, headers, body) -> Answer, signed by whoever provides it; OSError as for get.
+Post = Callable[[str, dict[str, str], bytes], Answer]
 
 
 class JourneyFailed(AssertionError):
@@ -68,11 +80,87 @@ def read_journey(get: Get, order_id: str, correlation_id: str) -> list[Step]:
     return [checked, read]
 
 
+# How long a synthetic order may take from 202 to CONFIRMED in the region that took it: the
+# saga's five steps, the projector's queue and the global table's replication (typically
+# within a second: docs/observability.md) with room for a cold start of each function.
+WRITE_DEADLINE_SECONDS = 60.0
+POLL_SECONDS = 2.0
+
+
+def synthetic_order() -> dict[str, Any]:
+    """The body the write canary posts: one unit of a synthetic SKU for the canary customer."""
+    return {
+        "customerId": synthetic.CUSTOMER_ID,
+        "currency": "USD",
+        "items": [{"sku": "SYNTHETIC", "quantity": 1, "unitPrice": 1}],
+        "payment": {"token": "synthetic"},
+    }
+
+
+def write_journey(
+    post: Post,
+    get: Get,
+    idempotency_key: str,
+    correlation_id: str,
+    deadline_seconds: float = WRITE_DEADLINE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Step]:
+    """Walk the write journey; the steps that passed, or JourneyFailed at the first that did not.
+
+    A 404 or a PENDING view while polling is the order on its way; FAILED, any other status,
+    or no CONFIRMED view by the deadline fails the run, saying what was last seen.
+    """
+    headers = {
+        HEADER: correlation_id,
+        "accept": "application/json",
+        "content-type": "application/json",
+        "idempotency-key": idempotency_key,
+    }
+    body = json.dumps(synthetic_order()).encode()
+    began = clock()
+    try:
+        placed = post(synthetic.PATH, headers, body)
+    except OSError as exc:
+        raise JourneyFailed(f"place: no answer from POST {synthetic.PATH}: {exc}") from exc
+    placing = Step("place", placed.status, (clock() - began) * 1000)
+    order_id = placed.body.get("orderId") if isinstance(placed.body, dict) else None
+    if placed.status != 202 or not isinstance(order_id, str):
+        raise JourneyFailed(
+            f"place: POST {synthetic.PATH} answered {placed.status}: {placed.body!r:.300}"
+        )
+    path = f"/orders/{order_id}"
+    last = "nothing yet"
+    while True:
+        try:
+            seen, _ = _get(get, "confirmed", path, correlation_id)
+        except JourneyFailed as exc:
+            last = str(exc)
+        else:
+            status = seen.body.get("status") if isinstance(seen.body, dict) else None
+            if seen.status == 200 and status == "CONFIRMED":
+                return [placing, Step("confirmed", 200, (clock() - began) * 1000)]
+            if seen.status == 200 and status == "FAILED":
+                raise JourneyFailed(f"confirmed: order {order_id} FAILED: {seen.body!r:.300}")
+            if seen.status not in (200, 404):
+                raise JourneyFailed(
+                    f"confirmed: GET {path} answered {seen.status}: {seen.body!r:.300}"
+                )
+            last = f"{seen.status} {status or ''}".strip()
+        if clock() - began + poll_seconds > deadline_seconds:
+            raise JourneyFailed(
+                f"confirmed: order {order_id} not CONFIRMED within {deadline_seconds:g} s "
+                f"(last seen: {last})"
+            )
+        sleep(poll_seconds)
+
+
 # The order every region's table holds for the canary to read: written once by the home stack
 # (components/canaries.py), replicated by the global table. Its id is no uuid5, so no key a
 # client sends can name it, and its customer places nothing.
 KNOWN_ORDER_ID = "synthetic-canary-order"
-KNOWN_CUSTOMER_ID = "synthetic-canary"
+KNOWN_CUSTOMER_ID = synthetic.CUSTOMER_ID
 
 
 def known_order_view() -> dict[str, Any]:
