@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from functions import correlation
 from functions.notifier.adapters import AppSyncPublisher, IdempotentDeliveries, WebSocketPusher
 from functions.notifier.notify import OrderNotifier, changed_order
 from functions.notifier.settings import NotifierSettings
@@ -40,6 +41,7 @@ class StreamNotifier:
         self._notifier = notifier
         self._on_invocation = on_invocation  # receives each invocation's Lambda context
         self._processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        self._request_id: str | None = None
 
     def record(self, record: DynamoDBRecord) -> None:
         """Notify for one record if it changed what clients see."""
@@ -49,6 +51,8 @@ class StreamNotifier:
         update = changed_order(change.keys or {}, change.new_image, change.old_image)
         if update is None:
             return
+        # This record's lines carry the id of the request that caused the change, when known.
+        logger.set_correlation_id(correlation.bind(update.correlation_id) or self._request_id)
         delivered = self._notifier.notify(update)
         logger.debug(
             "order update pushed",
@@ -59,6 +63,7 @@ class StreamNotifier:
         """The batch response: ``{"batchItemFailures": [...]}``."""
         if context is not None and self._on_invocation is not None:
             self._on_invocation(context)
+        self._request_id = correlation.current()
         return dict(
             process_partial_response(
                 event=event, record_handler=self.record, processor=self._processor, context=context

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from functions import correlation
 from functions.orders.read_model import (
+    CORRELATION_ATTRIBUTE,
     ORDER_VIEW_SORT_KEY,
     SORT_KEY,
     VERSION_ATTRIBUTE,
@@ -70,6 +72,8 @@ class OrderUpdate:
 
     view: dict[str, Any]
     version: int | None  # the item's ``version``; None only for an item written without one
+    # The correlation id of the request that caused this version (read_model), when known.
+    correlation_id: str | None = None
 
 
 WEBSOCKET = "websocket"
@@ -95,7 +99,10 @@ def changed_order(
     old, new = _version(old_image), _version(new_image)
     if old is not None and new is not None and new <= old:
         return None
-    return OrderUpdate(api_view(new_image[VIEW_ATTRIBUTE]), None if new is None else int(new))
+    caused_by = correlation.clean(new_image.get(CORRELATION_ATTRIBUTE))
+    return OrderUpdate(
+        api_view(new_image[VIEW_ATTRIBUTE]), None if new is None else int(new), caused_by
+    )
 
 
 class OrderNotifier:
@@ -122,14 +129,19 @@ class OrderNotifier:
             "updatedAt": view["updatedAt"],
         }
         try:
-            return self._once({**key, "channel": WEBSOCKET}, lambda: self._push(view))
+            return self._once(
+                {**key, "channel": WEBSOCKET}, lambda: self._push(view, update.correlation_id)
+            )
         finally:
             # Publish even when the push failed: one channel's outage must not hold back the
             # other's subscribers. If both fail, the publish error is raised (chained).
             self._once({**key, "channel": APPSYNC}, lambda: self._publish(view))
 
-    def _push(self, view: Mapping[str, Any]) -> int:
-        message = json.dumps({"type": "orderUpdated", "order": view}, separators=(",", ":"))
+    def _push(self, view: Mapping[str, Any], correlation_id: str | None) -> int:
+        pushed: dict[str, Any] = {"type": "orderUpdated", "order": view}
+        if correlation_id is not None:
+            pushed[correlation.FIELD] = correlation_id
+        message = json.dumps(pushed, separators=(",", ":"))
         data = message.encode("utf-8")
         delivered = 0
         for connection_id in list(self._subscriptions.subscribers(view["customerId"])):

@@ -25,6 +25,10 @@ VIEW_ATTRIBUTE = "view"
 # On the order view item only, next to ``view`` (never inside it, so never shown): the hash of
 # the request the order was placed with, which the write API compares a retry's body with.
 FINGERPRINT_ATTRIBUTE = "fingerprint"
+# Beside it, also never shown in the view: the correlation id of the request whose event the
+# view was projected from. The notifier logs under it and hands it to WebSocket subscribers, so
+# a client and the on-call can follow one request from POST to notification.
+CORRELATION_ATTRIBUTE = "correlationId"
 
 # (name, DynamoDB scalar type) of every key attribute of the global table.
 KEY_ATTRIBUTES: tuple[tuple[str, str], ...] = ((PARTITION_KEY, "S"), (SORT_KEY, "S"))

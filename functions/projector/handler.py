@@ -53,10 +53,16 @@ def writer() -> DynamoViewWriter:
     )
 
 
-def project(snapshot: Snapshot, views: DynamoViewWriter) -> bool:
-    """Write the order view and the order-list item; False when the table already had newer."""
+def project(snapshot: Snapshot, views: DynamoViewWriter, correlation_id: str | None = None) -> bool:
+    """Write the order view and the order-list item; False when the table already had newer.
+
+    The view item keeps the fingerprint and the correlation id of the event being projected
+    beside the view (read_model.FINGERPRINT_ATTRIBUTE, CORRELATION_ATTRIBUTE).
+    """
     view = snapshot.view()
     extra = {read_model.FINGERPRINT_ATTRIBUTE: snapshot.fingerprint} if snapshot.fingerprint else {}
+    if correlation_id is not None:
+        extra[read_model.CORRELATION_ATTRIBUTE] = correlation_id
     wrote = views.put_if_newer(
         read_model.order_key(snapshot.order_id), view, snapshot.version, extra
     )
@@ -70,13 +76,13 @@ def project(snapshot: Snapshot, views: DynamoViewWriter) -> bool:
     return wrote
 
 
-def project_order(order_id: str) -> bool:
+def project_order(order_id: str, correlation_id: str | None = None) -> bool:
     """Project one order from the database; False when it does not exist or was not newer."""
     snapshot = load_snapshot(database(), order_id)
     if snapshot is None:
         logger.warning("event for an unknown order", extra={"orderId": order_id})
         return False
-    return project(snapshot, writer())
+    return project(snapshot, writer(), correlation_id)
 
 
 def _detail(record: SQSRecord) -> dict[str, Any]:
@@ -98,8 +104,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             detail = _detail(record)
             # Each event carries the correlation id of the request that caused it.
-            logger.set_correlation_id(correlation.bind(detail.get(correlation.FIELD)) or request_id)
-            project_order(str(detail["orderId"]))
+            caused_by = correlation.bind(detail.get(correlation.FIELD))
+            logger.set_correlation_id(caused_by or request_id)
+            project_order(str(detail["orderId"]), caused_by)
         except Exception:
             logger.exception("projection failed", extra={"messageId": record.message_id})
             # The connection may be broken mid-transaction: the next record opens a fresh one.

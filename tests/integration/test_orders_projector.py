@@ -127,3 +127,20 @@ def test_a_failing_record_is_reported_alone(store: PostgresOrderStore) -> None:
     # Then only the malformed one is retried, and the good one was projected
     assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert view_of("o-3")["view"]["M"]["orderId"]["S"] == "o-3"
+
+
+def test_the_view_item_keeps_the_correlation_id_of_the_event_it_was_projected_from(
+    store: PostgresOrderStore,
+) -> None:
+    # Given a reserved order, and its event carrying the client's correlation id
+    store.reserve("o-1", "f", REQUEST, 700)
+    event = sqs_event("o-1")
+    body = json.loads(event["Records"][0]["body"])
+    body["detail"]["correlationId"] = "checkout-42"
+    event["Records"][0]["body"] = json.dumps(body)
+    # When the projector projects it
+    assert projector.handler(event, lambda_context()) == {"batchItemFailures": []}
+    # Then the id is kept beside the view (for the notifier), never in it
+    item = view_of("o-1")
+    assert item[read_model.CORRELATION_ATTRIBUTE] == {"S": "checkout-42"}
+    assert "correlationId" not in item["view"]["M"]

@@ -12,6 +12,7 @@ from boto3.dynamodb.types import TypeSerializer
 from functions.notifier.handler import StreamNotifier
 from functions.notifier.notify import OrderNotifier, OrderUpdate, changed_order
 from functions.orders.read_model import (
+    CORRELATION_ATTRIBUTE,
     VERSION_ATTRIBUTE,
     VIEW_ATTRIBUTE,
     control_key,
@@ -258,3 +259,28 @@ def test_a_newer_version_of_the_same_order_is_delivered_again():
     # Then subscribers hear both, in order
     assert [m["order"]["status"] for m in pusher.sent["a"]] == ["PENDING", "CONFIRMED"]
     assert [v["status"] for v in publisher.published] == ["PENDING", "CONFIRMED"]
+
+
+def test_a_subscriber_gets_the_correlation_id_of_the_request_that_changed_the_order():
+    # Given a view item projected from the event of a request with a correlation id
+    view = a_view("o-1", "cust-1")
+    key = order_key("o-1")
+    new = {**image(key, view, 2), CORRELATION_ATTRIBUTE: "checkout-42"}
+    subs = FakeSubscriptions({"cust-1": ["c1"]})
+    pusher = FakePusher()
+    # When the stream delivers the change
+    StreamNotifier(notifier(subs, pusher, FakePublisher())).handle(
+        {"Records": [stream_record(key, new)]}, None
+    )
+    # Then the WebSocket message names the request, beside the order's API view
+    [message] = pusher.sent["c1"]
+    assert message["correlationId"] == "checkout-42"
+    assert message["order"] == view
+
+
+def test_an_item_with_no_usable_correlation_id_is_pushed_without_one():
+    view = a_view("o-1", "cust-1")
+    key = order_key("o-1")
+    for kept in ({}, {CORRELATION_ATTRIBUTE: "has spaces in it"}):
+        update = changed_order(key, {**image(key, view, 1), **kept}, None)
+        assert update is not None and update.correlation_id is None
