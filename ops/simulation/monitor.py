@@ -40,6 +40,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         protect: bool,
         custom: bool,
         retain_on_delete: bool = False,
+        aliases: list[str] | None = None,
     ) -> None:
         self.records[urn] = Resource(
             urn=urn,
@@ -56,7 +57,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider or None,
             custom=custom,
             retain_on_delete=retain_on_delete,
+            aliases=aliases or [],
         )
+
+    def _alias_urns(self, request: Any) -> list[str]:
+        """The old URNs a registration names in its aliases, resolved as the engine resolves
+        them: what an alias spec leaves out is the resource's own name, type or parent."""
+        urns = []
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            head, project, rest = self.make_urn(
+                parent, spec.type or request.type, spec.name or request.name
+            ).split("::", 2)
+            stack = spec.stack or head.removeprefix("urn:pulumi:")
+            urns.append(f"urn:pulumi:{stack}::{spec.project or project}::{rest}")
+        return sorted(set(urns))
 
     def ReadResource(self, request: Any) -> Any:
         # StackReferences and `get` lookups arrive as reads.
@@ -84,5 +103,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._record(request, urn, inputs, region=region,
                      ignore_changes=list(request.ignoreChanges), protect=bool(request.protect),
                      custom=bool(request.custom),
-                     retain_on_delete=bool(request.retainOnDelete))  # fmt: skip
+                     retain_on_delete=bool(request.retainOnDelete),
+                     aliases=self._alias_urns(request))  # fmt: skip
         return response

@@ -36,6 +36,9 @@ class Resource:
     custom: bool
     # Left in place when its stack is destroyed (ResourceOptions.retain_on_delete).
     retain_on_delete: bool = False
+    # The URNs this resource had before (ResourceOptions.aliases): the engine moves their
+    # state to it instead of deleting one resource and creating another.
+    aliases: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``ops plan --json`` prints."""
@@ -49,6 +52,7 @@ class Resource:
             "dependsOn": self.depends_on,
             "ignoreChanges": self.ignore_changes,
             "protect": self.protect,
+            "aliases": self.aliases,
         }
 
 
