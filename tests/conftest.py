@@ -11,7 +11,12 @@ import pytest
 
 from tests.support.postgres import throwaway_cluster
 
-pytest_plugins = ("tests.support.simulation",)
+# Fixture modules, found by name in every suite (no test imports a fixture).
+pytest_plugins = (
+    "tests.support.simulation",
+    "tests.integration.orders_harness",
+    "tests.integration.saga_harness",
+)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from functions.orders.migrations import load_migrations
 from tests.integration.orders_harness import (
     PRIMARY,
     SECONDARY,
-    aws_env,  # noqa: F401 (fixture)
 )
 from tests.support.lambda_context import lambda_context
 
@@ -32,7 +31,7 @@ GLOBAL_ID = "orders-global"
 
 
 @pytest.fixture
-def rds(aws_env: None) -> Iterator[None]:  # noqa: F811
+def rds(aws_env: None) -> Iterator[None]:
     """moto's RDS, with an empty global cluster."""
     with mock_aws():
         boto3.client("rds", region_name=PRIMARY).create_global_cluster(

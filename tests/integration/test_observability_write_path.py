@@ -17,7 +17,6 @@ from tests.integration.orders_harness import (
     PRIMARY,
     SECONDARY,
     Recorded,
-    aws_env,  # noqa: F401 (fixture)
     deploy_checkout,
     put_control,
     serve,

@@ -23,7 +23,6 @@ from tests.integration.orders_harness import (
     SECONDARY,
     TABLE,
     Recorded,
-    aws_env,  # noqa: F401 (fixture)
     deploy_checkout,
     put_control,
     serve,
@@ -37,7 +36,7 @@ BODY = ORDER_BODY
 
 
 @pytest.fixture
-def home(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+def home(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The home region's table and state machine on moto, and intake's environment; the ARN."""
     with mock_aws():
         arn = deploy_checkout(HOME, monkeypatch, FORWARD_TIMEOUT_SECONDS="1")

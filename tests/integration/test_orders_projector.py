@@ -18,9 +18,7 @@ from functions.projector import handler as projector
 from tests.integration.orders_harness import (
     PRIMARY,
     TABLE,
-    aws_env,  # noqa: F401 (fixture)
     create_global_table,
-    moto_aws,  # noqa: F401 (fixture)
 )
 from tests.support.lambda_context import lambda_context
 
@@ -35,7 +33,7 @@ REQUEST = {
 
 @pytest.fixture
 def store(
-    moto_aws: None,  # noqa: F811 (fixture)
+    moto_aws: None,
     postgres_dsn: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[PostgresOrderStore]:

@@ -19,7 +19,6 @@ from tests.integration.orders_harness import (
     TABLE,
     Raw,
     Recorded,
-    aws_env,  # noqa: F401 (fixture)
     deploy_checkout,
     put_control,
     serve,
