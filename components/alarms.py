@@ -63,7 +63,8 @@ class AlarmTopic(pulumi.ComponentResource):
         # there, encrypted with a key of its own in that region.
         self.health_check_arn = self.arn
         if settings.domain is not None and settings.region != HEALTH_CHECK_REGION:
-            from components.data import KEY_DELETION_WINDOW_DAYS, key_policy
+            from components.iam import account_id
+            from components.keys import KEY_DELETION_WINDOW_DAYS, key_policy
 
             there = pulumi.ResourceOptions(parent=self)
             key = aws.kms.Key(
@@ -72,7 +73,7 @@ class AlarmTopic(pulumi.ComponentResource):
                 description=f"{PROJECT} {settings.stack}: its health-check alarm topic",
                 enable_key_rotation=True,
                 deletion_window_in_days=KEY_DELETION_WINDOW_DAYS[settings.environment],
-                policy=key_policy(aws.get_caller_identity_output().account_id),
+                policy=key_policy(account_id(self)),
                 tags=tags(settings, f"{name}-{HEALTH_CHECK_REGION}-key"),
                 opts=lifecycle.guarded(settings, there),
             )
@@ -131,5 +132,28 @@ def metric_alarm(
         ok_actions=[topic_arn],
         tags=tags(settings, resource_name),
         opts=opts,
+        **alarm,
+    )
+
+
+def alarm_when_above(
+    resource_name: str,
+    settings: Settings,
+    topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    /,
+    threshold: float = 0,
+    **alarm: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """``metric_alarm`` for a metric that should stay at or below ``threshold``: by default,
+    anything at all (a dead letter, a failed execution). No data means nothing happened."""
+    return metric_alarm(
+        resource_name,
+        settings,
+        topic_arn,
+        opts,
+        threshold=threshold,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
         **alarm,
     )

@@ -20,7 +20,8 @@ import pulumi_aws as aws
 from components.alarms import metric_alarm
 from components.archives import CANARY_ARCHIVE
 from components.buckets import private_bucket
-from components.lambdas import kms_via, relative_to_project
+from components.iam import account_id, kms_via, service_role
+from components.lambdas import relative_to_project
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
@@ -86,67 +87,43 @@ class RegionalCanaries(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         bucket = self._artifacts(name, settings, args.kms_key_arn, child)
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                        }
-                    ],
-                }
-            ),
-            tags=tags(settings, f"{name}-role"),
-            opts=child,
-        )
-        caller = aws.get_caller_identity_output()
         log_groups = pulumi.Output.concat(
             "arn:aws:logs:",
             settings.region,
             ":",
-            caller.account_id,
+            account_id(self),
             ":log-group:/aws/lambda/cwsyn-*",
         )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(
+        role, _ = service_role(
+            name,
+            settings,
+            "lambda.amazonaws.com",
+            [
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["s3:PutObject", "s3:GetBucketLocation"],
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                        },
-                        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
-                        kms_via(settings.region, args.kms_key_arn, "s3"),
-                        {
-                            "Effect": "Allow",
-                            "Action": [
-                                "logs:CreateLogGroup",
-                                "logs:CreateLogStream",
-                                "logs:PutLogEvents",
-                            ],
-                            "Resource": [log_groups, pulumi.Output.concat(log_groups, ":*")],
-                        },
-                        {
-                            "Effect": "Allow",
-                            "Action": ["cloudwatch:PutMetricData"],
-                            "Resource": "*",
-                            "Condition": {
-                                "StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}
-                            },
-                        },
-                        {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                },
+                {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
+                kms_via(settings.region, args.kms_key_arn, "s3"),
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
                     ],
-                }
-            ),
-            opts=child,
+                    "Resource": [log_groups, pulumi.Output.concat(log_groups, ":*")],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["cloudwatch:PutMetricData"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
+                },
+                {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+            ],
+            child,
         )
         known_order = None
         if settings.is_home:

@@ -22,16 +22,15 @@ import pulumi_random as random
 from components import lifecycle, queues
 from components.alarms import HEALTH_CHECK_REGION, metric_alarm
 from components.certificates import dns_validated_certificate
+from components.iam import assume_role_policy, kms_via, policy_document
 from components.lambdas import (
     FunctionArgs,
     LambdaCode,
     LambdaFunction,
     VpcPlacement,
-    assume_role_policy,
-    kms_via,
-    policy_document,
 )
 from components.settings import PROJECT, GraphqlAuth, Settings
+from components.site import Site
 from components.tags import tags
 from functions.catalog import by_name
 
@@ -639,13 +638,9 @@ class RegionalEdge(pulumi.ComponentResource):
 
         # The notifier: this region's stream, pushed to this region's subscribers.
         dlq = queues.dead_letter_queue(
-            f"{name}-notifier-dlq",
-            settings,
-            f"{PROJECT}-{settings.stack}-notifier-dlq",
-            data.kms_key_arn,
-            args.alarm_topic_arn,
+            Site(name, settings, self, data.kms_key_arn, args.alarm_topic_arn, self._account),
+            "notifier",
             "order updates that could not be pushed after every retry",
-            self._child,
         )
         notifier = self._function(
             "notifier",

@@ -17,9 +17,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import lifecycle
-from components.alarms import metric_alarm
+from components.alarms import alarm_when_above
 from components.archives import DEPENDENCIES_ARCHIVE, FUNCTIONS_ARCHIVE, source_code_hash
 from components.guards import WILDCARD_ACTIONS
+from components.iam import service_role
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions.catalog import HandlerSpec
@@ -102,47 +103,6 @@ def function_name(settings: Settings, spec: HandlerSpec) -> str:
     return f"{PROJECT}-{settings.stack}-{spec.name}".replace("_", "-")[:64]
 
 
-def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
-    """A policy document as JSON, with every Output inside resolved."""
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def kms_via(
-    region: str,
-    key_arn: pulumi.Input[str],
-    service: str,
-    actions: Sequence[str] = ("kms:Decrypt", "kms:GenerateDataKey"),
-    sid: str | None = None,
-) -> dict[str, Any]:
-    """Use of a region's key only through one AWS service of that region (kms:ViaService),
-    never directly: a function that reads an encrypted table cannot decrypt anything else."""
-    return {
-        "Sid": sid or f"RegionKeyVia{service.capitalize()}",
-        "Effect": "Allow",
-        "Action": list(actions),
-        "Resource": key_arn,
-        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
-    }
-
-
-def assume_role_policy(service: str) -> str:
-    """A trust policy that lets one AWS service assume a role."""
-    import json
-
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-
-
 class LambdaFunction(pulumi.ComponentResource):
     """A function with its own role, log group (with retention) and X-Ray tracing."""
 
@@ -165,13 +125,6 @@ class LambdaFunction(pulumi.ComponentResource):
         fname = function_name(settings, args.spec)
 
         log_group = lifecycle.log_group(f"{name}-logs", settings, f"/aws/lambda/{fname}", child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
-            description=f"{fname}: {args.spec.description}"[:1000],
-            tags=tags(settings, f"{name}-role"),
-            opts=child,
-        )
         statements: list[Mapping[str, Any]] = [
             {
                 "Sid": "Logs",
@@ -186,11 +139,13 @@ class LambdaFunction(pulumi.ComponentResource):
             statements.append(
                 {"Sid": "VpcNetworking", "Effect": "Allow", "Action": _VPC_ACTIONS, "Resource": "*"}
             )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=policy_document(statements),
-            opts=child,
+        self.role, policy = service_role(
+            name,
+            settings,
+            "lambda.amazonaws.com",
+            statements,
+            child,
+            description=f"{fname}: {args.spec.description}"[:1000],
         )
 
         self.function = aws.lambda_.Function(
@@ -245,7 +200,7 @@ class LambdaFunction(pulumi.ComponentResource):
 # Lambda's own metrics that mean a function is failing its callers, and when to page
 # (CloudWatch's recommended alarms for Lambda: Errors and Throttles, threshold set by the
 # workload): errors in 3 of 5 minutes, not one retried blip; any throttling over 5 minutes.
-FUNCTION_ALARMS = {
+FUNCTION_ALARMS: dict[str, dict[str, Any]] = {
     "errors": {"metric_name": "Errors", "period": 60, "evaluation_periods": 5,
                "datapoints_to_alarm": 3},
     "throttles": {"metric_name": "Throttles", "period": 300, "evaluation_periods": 1},
@@ -261,7 +216,7 @@ def function_alarms(
 ) -> None:
     """A function's Errors and Throttles alarms (``<name>-errors``, ``<name>-throttles``)."""
     for label, metric in FUNCTION_ALARMS.items():
-        metric_alarm(
+        alarm_when_above(
             f"{name}-{label}",
             settings,
             alarm_topic_arn,
@@ -270,8 +225,5 @@ def function_alarms(
             namespace="AWS/Lambda",
             dimensions={"FunctionName": function_name},
             statistic="Sum",
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
             **metric,
         )

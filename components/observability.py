@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import metric_alarm
+from components.alarms import alarm_when_above
 from components.settings import PROJECT, Settings
 from components.tags import tags
 from functions import business_metrics
@@ -304,11 +304,12 @@ class RegionalObservability(pulumi.ComponentResource):
         extended_statistic: str | None = None,
     ) -> aws.cloudwatch.MetricAlarm:
         settings = self._args.settings
-        return metric_alarm(
+        return alarm_when_above(
             f"{self._name}-{label}",
             settings,
             self._args.alarm_topic_arn,
             self._child,
+            threshold=threshold,
             name=f"{PROJECT}-{settings.stack}-{label}",
             alarm_description=f"{settings.region}: {description}",
             namespace=namespace,
@@ -319,9 +320,6 @@ class RegionalObservability(pulumi.ComponentResource):
             period=period,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=datapoints,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
         )
 
     def _widgets(self, region: str, cluster_id: pulumi.Output[str]) -> list[dict[str, Any]]:

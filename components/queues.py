@@ -8,8 +8,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import metric_alarm
-from components.settings import Settings
+from components.alarms import alarm_when_above
+from components.settings import PROJECT, Settings
+from components.site import Site
 from components.tags import tags
 
 # How long a dead letter waits for someone to look at it.
@@ -40,23 +41,19 @@ def encrypted_queue(
     )
 
 
-def work_queue(
-    resource_name: str,
-    settings: Settings,
-    queue_name: str,
-    kms_key_arn: pulumi.Input[str],
-    alarm_topic_arn: pulumi.Input[str],
-    opts: pulumi.ResourceOptions,
-    **extra: Any,
-) -> aws.sqs.Queue:
-    """An encrypted queue a function consumes, with an alarm (``<resource_name>-age``) when its
-    oldest message has waited five minutes; ``extra`` are further Queue arguments."""
-    queue = encrypted_queue(resource_name, settings, queue_name, kms_key_arn, opts, **extra)
-    metric_alarm(
+def work_queue(site: Site, label: str, **extra: Any) -> aws.sqs.Queue:
+    """An encrypted queue a function consumes (``<site>-<label>``), with an alarm (``-age``)
+    when its oldest message has waited five minutes; ``extra`` are further Queue arguments."""
+    resource_name, queue_name = f"{site.name}-{label}", f"{PROJECT}-{site.settings.stack}-{label}"
+    queue = encrypted_queue(
+        resource_name, site.settings, queue_name, site.kms_key_arn, site.child, **extra
+    )
+    alarm_when_above(
         f"{resource_name}-age",
-        settings,
-        alarm_topic_arn,
-        opts,
+        site.settings,
+        site.alarm_topic_arn,
+        site.child,
+        threshold=WORK_QUEUE_MAX_AGE_SECONDS,
         alarm_description=f"{queue_name}: messages wait, their consumer fails or is throttled",
         namespace="AWS/SQS",
         metric_name="ApproximateAgeOfOldestMessage",
@@ -64,37 +61,27 @@ def work_queue(
         statistic="Maximum",
         period=60,
         evaluation_periods=5,
-        threshold=WORK_QUEUE_MAX_AGE_SECONDS,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
     )
     return queue
 
 
-def dead_letter_queue(
-    resource_name: str,
-    settings: Settings,
-    queue_name: str,
-    kms_key_arn: pulumi.Input[str],
-    alarm_topic_arn: pulumi.Input[str],
-    purpose: str,
-    opts: pulumi.ResourceOptions,
-) -> aws.sqs.Queue:
-    """An encrypted DLQ kept 14 days, with an alarm (``<resource_name>-depth``) to the region's
-    alarm topic as soon as anything is in it; ``purpose`` says what its letters are."""
+def dead_letter_queue(site: Site, label: str, purpose: str) -> aws.sqs.Queue:
+    """An encrypted DLQ (``<site>-<label>-dlq``) kept 14 days, with an alarm (``-depth``) to the
+    region's alarm topic as soon as anything is in it; ``purpose`` says what its letters are."""
+    resource_name = f"{site.name}-{label}-dlq"
     queue = encrypted_queue(
         resource_name,
-        settings,
-        queue_name,
-        kms_key_arn,
-        opts,
+        site.settings,
+        f"{PROJECT}-{site.settings.stack}-{label}-dlq",
+        site.kms_key_arn,
+        site.child,
         message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
     )
-    metric_alarm(
+    alarm_when_above(
         f"{resource_name}-depth",
-        settings,
-        alarm_topic_arn,
-        opts,
+        site.settings,
+        site.alarm_topic_arn,
+        site.child,
         alarm_description=f"dead letters: {purpose}",
         namespace="AWS/SQS",
         metric_name="ApproximateNumberOfMessagesVisible",
@@ -102,8 +89,5 @@ def dead_letter_queue(
         statistic="Maximum",
         period=60,
         evaluation_periods=1,
-        threshold=0,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
     )
     return queue

@@ -7,15 +7,10 @@ from typing import Any
 import pulumi
 
 from components.alarms import AlarmTopic, AlarmTopicArgs
+from components.aurora import APP_USERNAME, DATABASE_NAME
 from components.canaries import RegionalCanaries, RegionalCanariesArgs
-from components.data import (
-    APP_USERNAME,
-    DATABASE_NAME,
-    GlobalData,
-    GlobalDataArgs,
-    PrimaryData,
-    ReplicaStack,
-)
+from components.data import GlobalData, GlobalDataArgs
+from components.data_refs import PrimaryData, ReplicaStack
 from components.edge import EdgeData, RegionalEdge, RegionalEdgeArgs, WriteApi
 from components.entry import GlobalEntry, GlobalEntryArgs
 from components.lambdas import VpcPlacement

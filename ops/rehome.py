@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from components.data import replica_secret_arn
+from components.aurora import replica_secret_arn
 from components.settings import PROJECT, qualified_name, short_name
 from ops import deployed
 from ops.regions import drop_reference

@@ -13,15 +13,11 @@ from typing import Any
 import pytest
 from statelint.linter import Linter
 
-from components.lambdas import WILDCARD_ACTIONS
-from components.orchestrator import (
-    EVENT_SOURCE,
-    EVENTS_PREFIX,
-    MIGRATIONS_DIR,
-    ORDER_REQUESTED,
-    migrations_hash,
-)
+from components.guards import WILDCARD_ACTIONS
+from components.lake import EVENTS_PREFIX
+from components.migrations import MIGRATIONS_DIR, migrations_hash
 from functions.catalog import by_name, saga_function_names
+from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
 from ops.simulate import DeploymentResult, Resource, StackResult
 from tests.infra.conftest import Simulate, SimulateOne
 from tests.support.deployments import generated_configs

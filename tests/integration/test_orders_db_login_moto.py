@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.data import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT
+from components.aurora import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT
 from functions.orders.db import (
     Credentials,
     CredentialsUnavailable,
