@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from functions.orders import events
 from ops.deployed import HOME_ROLES
 from ops.stackfiles import DeploymentError
 
@@ -915,7 +916,7 @@ def _queue_messages(view: StackView, r: dict[str, Any]) -> float:
             continue
         rule = rules.get(str(_inputs(target).get("rule")))
         pattern = json.loads(_inputs(rule).get("eventPattern") or "{}") if rule else {}
-        if pattern.get("detail-type") == ["OrderRequested"]:
+        if pattern.get("detail-type") == [events.ORDER_REQUESTED]:
             messages += view.traffic.async_in
         else:
             messages += view.traffic.domain_events

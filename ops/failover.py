@@ -23,11 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from functions.orders import read_model
+from functions.orders import control
 from functions.orders.aws import DynamoControlSource
-from functions.orders.control import check as check_control_record
 from functions.orders.ports import ControlRecord, ControlUnavailable, Mode
-from functions.orders.read_model import CONTROL_MODE, CONTROL_PRIMARY_REGION, CONTROL_WRITE_URL
 
 # Aurora reports the lag of each secondary as this CloudWatch metric, in milliseconds.
 LAG_METRIC = "AuroraGlobalDBReplicationLag"
@@ -125,13 +123,7 @@ class ControlStore:
     def write(self, record: ControlRecord) -> None:
         """Replace the control record; MalformedControlRecord (a ValueError) if no reader could
         use it, and then the record in the table stays as it was."""
-        check_control_record(record)
-        item = {k: {"S": v} for k, v in read_model.control_key().items()}
-        item[CONTROL_PRIMARY_REGION] = {"S": record.primary_region}
-        item[CONTROL_MODE] = {"S": record.mode.value}
-        if record.write_url:
-            item[CONTROL_WRITE_URL] = {"S": record.write_url}
-        self._dynamodb.put_item(TableName=self._table, Item=item)
+        self._dynamodb.put_item(TableName=self._table, Item=control.to_item(record))
 
 
 @dataclass
