@@ -25,6 +25,8 @@ CONTRACTS = {
     "functions.canary.journey": "the canary's known order",
     "functions.api_error": "the API's error body",
     "functions.env": "the environment readers",
+    "functions.synthetic": "what makes an order synthetic",
+    "functions.correlation": "the correlation id's header and field",
     # Not a contract: the transport signs with botocore only when asked, so the canary,
     # which ships without the SDK, can use it too.
     "functions.outbound": "the outbound HTTP transport",
