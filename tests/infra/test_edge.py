@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from components.edge import INTERNAL_WRITE_ROUTE, SCHEMA_PATH
 from components.entry import (
     ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID,
     CACHING_DISABLED_POLICY_ID,
     MIGRATED_PATHS,
 )
+from components.graphql import SCHEMA_PATH
+from components.http_api import INTERNAL_WRITE_ROUTE
 from ops.simulate import (
     SECRET_MASK,
     DeploymentResult,
