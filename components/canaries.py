@@ -1,11 +1,19 @@
-"""RegionalCanaries: a CloudWatch Synthetics canary walks each region's read journey.
+"""RegionalCanaries: CloudWatch Synthetics canaries walk each region's read and write journeys.
 
-Every 5 minutes the canary (code: ``functions/canary``) asks the region's HTTP API for
-``GET /health`` and for ``GET /orders/{id}`` of a known order, which the home stack writes
-into the global table (so every region's replica holds it). ``SuccessPercent`` below 90 for
-2 of 3 runs pages through the region's alarm topic, and so does a canary that stops running
-(missing data breaches). Its runs' artifacts go to a private bucket of its own, kept 30 days.
-New resources only: nothing here renames what RegionalObservability made.
+Every 5 minutes (code: ``functions/canary``):
+
+- the read canary asks the region's HTTP API for ``GET /health`` and for ``GET /orders/{id}``
+  of a known order, which the home stack writes into the global table (so every region's
+  replica holds it);
+- the write canary signs ``POST /synthetic/orders`` (its role alone may call that IAM route)
+  and reads the order back from the same region until it is CONFIRMED: forwarding to the
+  writer, the saga, the projection and replication, end to end. A synthetic order charges no
+  one and counts in no business metric (``functions/synthetic.py``).
+
+For each, ``SuccessPercent`` below 90 for 2 of 3 runs pages through the region's alarm topic,
+and so does a canary that stops running (missing data breaches). Runs' artifacts go to a
+private bucket of their own, kept 30 days. New resources only: the write canary and its role
+came after the read canary, whose names are unchanged.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from components.iam import account_id, kms_via, service_role
 from components.lambdas import relative_to_project
 from components.settings import PROJECT, Settings
 from components.tags import tags
-from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
+from functions import synthetic
+from functions.canary.journey import KNOWN_ORDER_ID, WRITE_DEADLINE_SECONDS, known_order_view
 from functions.orders import read_model
 
 # The newest Python runtime CloudWatch Synthetics documents (Python 3.12), as of 2026-11.
 RUNTIME_VERSION = "syn-python-selenium-14.0"
 HANDLER = "canary_read.handler"
+WRITE_HANDLER = "canary_write.handler"
 SCHEDULE = "rate(5 minutes)"
 # CloudWatch's recommended alarm for canaries: SuccessPercent below 90 (two failed runs of
 # three at one run per 5 minutes is a region users cannot read from).
@@ -37,9 +47,9 @@ SUCCESS_PERCENT_THRESHOLD = 90
 ARTIFACT_DAYS = 30
 
 
-def canary_name(settings: Settings) -> str:
-    """Synthetics allows 21 lower-case characters: the stack's name, cut, and ``-read``."""
-    return f"{settings.stack[:16]}-read".lower()
+def canary_name(settings: Settings, journey: str = "read") -> str:
+    """Synthetics allows 21 lower-case characters: the stack's name, cut, and the journey's."""
+    return f"{settings.stack[: 20 - len(journey)]}-{journey}".lower()
 
 
 def _dynamodb_json(value: Any) -> dict[str, Any]:
@@ -75,10 +85,13 @@ class RegionalCanariesArgs:
     table_name: pulumi.Input[str]
     # The region's key, which encrypts every bucket of the stack (the artifacts' too).
     kms_key_arn: pulumi.Input[str]
+    # The HTTP API's execution ARN when the region has the write routes (the write canary's
+    # role may invoke its route there); None: no write canary.
+    http_api_execution_arn: pulumi.Input[str] | None = None
 
 
 class RegionalCanaries(pulumi.ComponentResource):
-    """The read journey's canary, its artifacts bucket and role, and its alarm."""
+    """The read and write journeys' canaries, their artifacts bucket and roles, their alarms."""
 
     def __init__(
         self, name: str, args: RegionalCanariesArgs, opts: pulumi.ResourceOptions | None = None
@@ -87,44 +100,8 @@ class RegionalCanaries(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         bucket = self._artifacts(name, settings, args.kms_key_arn, child)
-        log_groups = pulumi.Output.concat(
-            "arn:aws:logs:",
-            settings.region,
-            ":",
-            account_id(self),
-            ":log-group:/aws/lambda/cwsyn-*",
-        )
-        role, _ = service_role(
-            name,
-            settings,
-            "lambda.amazonaws.com",
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:PutObject", "s3:GetBucketLocation"],
-                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                },
-                {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
-                kms_via(settings.region, args.kms_key_arn, "s3"),
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                    ],
-                    "Resource": [log_groups, pulumi.Output.concat(log_groups, ":*")],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["cloudwatch:PutMetricData"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
-                },
-                {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
-            ],
-            child,
-        )
+        base = _run_statements(self, settings, bucket, args.kms_key_arn)
+        role, _ = service_role(name, settings, "lambda.amazonaws.com", base, child)
         known_order = None
         if settings.is_home:
             known_order = aws.dynamodb.TableItem(
@@ -135,55 +112,66 @@ class RegionalCanaries(pulumi.ComponentResource):
                 item=json.dumps(known_order_item()),
                 opts=child,
             )
-        canary = aws.synthetics.Canary(
-            f"{name}-read",
-            name=canary_name(settings),
-            artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, "/read/"),
-            execution_role_arn=role.arn,
-            handler=HANDLER,
-            runtime_version=RUNTIME_VERSION,
-            # Relative to the project, as the Lambda archives are: the same in every checkout.
-            zip_file=relative_to_project(CANARY_ARCHIVE),
-            schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
-            run_config=aws.synthetics.CanaryRunConfigArgs(
-                timeout_in_seconds=60,
-                active_tracing=True,
-                environment_variables={
-                    "CANARY_BASE_URL": args.http_api_url,
-                    "CANARY_ORDER_ID": KNOWN_ORDER_ID,
-                },
-            ),
-            start_canary=True,
-            success_retention_period=7,
-            failure_retention_period=ARTIFACT_DAYS,
-            tags=tags(settings, f"{name}-read"),
-            opts=pulumi.ResourceOptions.merge(
+        read = _canary(
+            name,
+            "read",
+            settings,
+            bucket,
+            role.arn,
+            HANDLER,
+            60,
+            {"CANARY_BASE_URL": args.http_api_url, "CANARY_ORDER_ID": KNOWN_ORDER_ID},
+            pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[known_order] if known_order else [])
             ),
         )
-        metric_alarm(
-            f"{name}-read-success",
+        _success_alarm(
+            name,
+            "read",
             settings,
             args.alarm_topic_arn,
+            read,
+            "the read canary (GET /health, GET /orders/{id}) fails or stopped running: users of "
+            "this region may not read their orders",
             child,
-            name=f"{PROJECT}-{settings.stack}-canary-read-success",
-            alarm_description=(
-                f"{settings.region}: the read canary (GET /health, GET /orders/{{id}}) fails or "
-                "stopped running: users of this region may not read their orders"
-            ),
-            namespace="CloudWatchSynthetics",
-            metric_name="SuccessPercent",
-            dimensions={"CanaryName": canary.name},
-            statistic="Average",
-            period=300,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=SUCCESS_PERCENT_THRESHOLD,
-            comparison_operator="LessThanThreshold",
-            treat_missing_data="breaching",
         )
-        self.canary_name = canary.name
-        self.register_outputs({"canary_name": self.canary_name})
+        self.canary_name = read.name
+        self.write_canary_name: pulumi.Output[str] | None = None
+        if args.http_api_execution_arn is not None:
+            route = pulumi.Output.concat(
+                args.http_api_execution_arn, "/*/", synthetic.ROUTE.replace(" ", "", 1)
+            )
+            invoke = {"Effect": "Allow", "Action": ["execute-api:Invoke"], "Resource": route}
+            # A role of its own: only the write canary may place synthetic orders.
+            write_role, _ = service_role(
+                f"{name}-write", settings, "lambda.amazonaws.com", [*base, invoke], child
+            )
+            write = _canary(
+                name,
+                "write",
+                settings,
+                bucket,
+                write_role.arn,
+                WRITE_HANDLER,
+                # The journey's deadline, and room for the POST and a cold start.
+                int(WRITE_DEADLINE_SECONDS) + 60,
+                {"CANARY_BASE_URL": args.http_api_url, "CANARY_REGION": settings.region},
+                child,
+            )
+            _success_alarm(
+                name,
+                "write",
+                settings,
+                args.alarm_topic_arn,
+                write,
+                "the write canary (POST /synthetic/orders, then its order CONFIRMED in this "
+                "region) fails or stopped running: orders placed here may not go through",
+                child,
+            )
+            self.write_canary_name = write.name
+        self.register_outputs(
+            {"canary_name": self.canary_name, "write_canary_name": self.write_canary_name}
+        )
 
     @staticmethod
     def _artifacts(
@@ -214,3 +202,102 @@ class RegionalCanaries(pulumi.ComponentResource):
             opts=child,
         )
         return bucket
+
+
+def _run_statements(
+    parent: pulumi.Resource,
+    settings: Settings,
+    bucket: aws.s3.Bucket,
+    key_arn: pulumi.Input[str],
+) -> list[dict[str, Any]]:
+    """What every canary run needs: its artifacts, its logs, its metrics, its traces."""
+    log_groups = pulumi.Output.concat(
+        "arn:aws:logs:", settings.region, ":", account_id(parent), ":log-group:/aws/lambda/cwsyn-*"
+    )
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetBucketLocation"],
+            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+        },
+        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"},
+        kms_via(settings.region, key_arn, "s3"),
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_groups, pulumi.Output.concat(log_groups, ":*")],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
+        },
+        {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+    ]
+
+
+def _canary(
+    name: str,
+    journey: str,
+    settings: Settings,
+    bucket: aws.s3.Bucket,
+    role_arn: pulumi.Input[str],
+    handler: str,
+    timeout_seconds: int,
+    environment: dict[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> aws.synthetics.Canary:
+    """One journey's canary, every 5 minutes, from the canary archive."""
+    return aws.synthetics.Canary(
+        f"{name}-{journey}",
+        name=canary_name(settings, journey),
+        artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, f"/{journey}/"),
+        execution_role_arn=role_arn,
+        handler=handler,
+        runtime_version=RUNTIME_VERSION,
+        # Relative to the project, as the Lambda archives are: the same in every checkout.
+        zip_file=relative_to_project(CANARY_ARCHIVE),
+        schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
+        run_config=aws.synthetics.CanaryRunConfigArgs(
+            timeout_in_seconds=timeout_seconds,
+            active_tracing=True,
+            environment_variables=environment,
+        ),
+        start_canary=True,
+        success_retention_period=7,
+        failure_retention_period=ARTIFACT_DAYS,
+        tags=tags(settings, f"{name}-{journey}"),
+        opts=opts,
+    )
+
+
+def _success_alarm(
+    name: str,
+    journey: str,
+    settings: Settings,
+    topic_arn: pulumi.Input[str],
+    canary: aws.synthetics.Canary,
+    what_fails: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.cloudwatch.MetricAlarm:
+    """CloudWatch's recommended canary alarm: SuccessPercent below 90 in 2 of 3 runs; a canary
+    that stops running breaches too."""
+    return metric_alarm(
+        f"{name}-{journey}-success",
+        settings,
+        topic_arn,
+        opts,
+        name=f"{PROJECT}-{settings.stack}-canary-{journey}-success",
+        alarm_description=f"{settings.region}: {what_fails}",
+        namespace="CloudWatchSynthetics",
+        metric_name="SuccessPercent",
+        dimensions={"CanaryName": canary.name},
+        statistic="Average",
+        period=300,
+        evaluation_periods=3,
+        datapoints_to_alarm=2,
+        threshold=SUCCESS_PERCENT_THRESHOLD,
+        comparison_operator="LessThanThreshold",
+        treat_missing_data="breaching",
+    )

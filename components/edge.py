@@ -81,6 +81,8 @@ class RegionalEdge(pulumi.ComponentResource):
         http = http_api(site, args.code, data, args.vpc, read, args.write)
         self.http_api = http.api
         self.http_api_execution_arn = http.api.execution_arn
+        # Whether the write routes exist (POST /orders, the internal and synthetic ones).
+        self.has_write_routes = args.write is not None
         self.http_api_url = http.url
         self.internal_write_url = http.internal_write_url
 

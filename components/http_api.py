@@ -18,11 +18,13 @@ from components.reads import ReadAccess
 from components.settings import PROJECT
 from components.site import Site
 from components.tags import tags
+from functions import synthetic
 from functions.catalog import by_name
 
 # The HTTP API's routes, by the function that answers them. The write routes go to
 # WriteOrchestrator's write function; `POST /internal/orders` is for writes a secondary
-# forwards, signed with SigV4, so it takes IAM authorization.
+# forwards, signed with SigV4, so it takes IAM authorization; so does the write canary's
+# `POST /synthetic/orders` (functions/synthetic.py), which only its role may call.
 READ_ROUTES = ("GET /orders/{orderId}", "GET /customers/{customerId}/orders")
 HEALTH_ROUTE = "GET /health"
 WRITE_ROUTE = "POST /orders"
@@ -159,7 +161,7 @@ def http_api(
             "internal-write",
             write.function_arn,
             None,  # the write function's permission above covers every route
-            (INTERNAL_WRITE_ROUTE,),
+            (INTERNAL_WRITE_ROUTE, synthetic.ROUTE),
             authorization="AWS_IAM",
         )
     return HttpApi(

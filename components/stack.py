@@ -71,7 +71,12 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     RegionalCanaries(
         f"{settings.stack}-canaries",
         RegionalCanariesArgs(
-            settings, alarms.arn, edge.http_api_url, data.table_name, data.kms_key_arn
+            settings,
+            alarms.arn,
+            edge.http_api_url,
+            data.table_name,
+            data.kms_key_arn,
+            edge.http_api.execution_arn if edge.has_write_routes else None,
         ),
     )
     if settings.is_home and settings.domain is not None:

@@ -1,5 +1,6 @@
-"""Each region's read canary: what it calls, the known order it reads, and what pages when it
-fails; its archive is what Synthetics' Python runtime loads."""
+"""Each region's canaries: what the read one calls and the known order it reads, what the write
+one may call (its route alone), what pages when either fails; their archive is what Synthetics'
+Python runtime loads."""
 
 from __future__ import annotations
 
@@ -10,13 +11,36 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from components.canaries import HANDLER, SUCCESS_PERCENT_THRESHOLD, known_order_item
+import pytest
+
+from components.canaries import (
+    HANDLER,
+    SUCCESS_PERCENT_THRESHOLD,
+    WRITE_HANDLER,
+    known_order_item,
+)
+from functions import synthetic
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
 from functions.read_side.views import api_view
-from ops.simulate import DeploymentResult
+from ops.simulate import DeploymentResult, Resource, StackResult
 
 CANARY = "aws:synthetics/canary:Canary"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROUTE = "aws:apigatewayv2/route:Route"
+
+
+def canary(stack: StackResult, handler: str) -> Resource:
+    """The stack's one canary that runs ``handler``."""
+    (found,) = [c for c in stack.of_type(CANARY) if c.inputs["handler"] == handler]
+    return found
+
+
+def role_statements(stack: StackResult, role_arn: str) -> list[dict[str, Any]]:
+    """The statements of the inline policy of the role with ``role_arn``."""
+    (role,) = [r for r in stack.of_type("aws:iam/role:Role") if r.outputs.get("arn") == role_arn]
+    (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["id"]]
+    return list(json.loads(policy.inputs["policy"])["Statement"])
 
 
 def test_every_region_runs_the_read_canary_against_its_own_api_every_5_minutes(
@@ -24,34 +48,74 @@ def test_every_region_runs_the_read_canary_against_its_own_api_every_5_minutes(
 ) -> None:
     for stack in example_deployment.stacks.values():
         # Given a region's stack
-        (canary,) = stack.of_type(CANARY)
-        # Then its one canary reads this region's HTTP API for the known order, every 5 min
-        env = canary.inputs["runConfig"]["environmentVariables"]
+        read = canary(stack, HANDLER)
+        # Then its read canary reads this region's HTTP API for the known order, every 5 min
+        env = read.inputs["runConfig"]["environmentVariables"]
         assert env == {
             "CANARY_BASE_URL": stack.outputs["httpApiUrl"],
             "CANARY_ORDER_ID": KNOWN_ORDER_ID,
         }
-        assert canary.inputs["schedule"]["expression"] == "rate(5 minutes)"
-        assert canary.inputs["handler"] == HANDLER
-        assert len(canary.inputs["name"]) <= 21 and canary.inputs["name"].islower()
+        assert read.inputs["schedule"]["expression"] == "rate(5 minutes)"
+        assert len(read.inputs["name"]) <= 21 and read.inputs["name"].islower()
         # And its artifacts go to a bucket of its own stack
-        bucket = canary.inputs["artifactS3Location"].removeprefix("s3://").split("/")[0]
+        bucket = read.inputs["artifactS3Location"].removeprefix("s3://").split("/")[0]
         assert bucket in {
             str(b.outputs.get("bucket")) for b in stack.of_type("aws:s3/bucket:Bucket")
         }
 
 
-def test_a_failing_or_silent_canary_pages_the_regions_topic(
+def test_every_region_runs_the_write_canary_against_its_own_api_with_the_only_role_allowed_to(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        (canary,) = stack.of_type(CANARY)
+        # Given a region's stack
+        write, read = canary(stack, WRITE_HANDLER), canary(stack, HANDLER)
+        # Then its write canary signs for this region's HTTP API, every 5 minutes, with time
+        # for the journey's deadline
+        env = write.inputs["runConfig"]["environmentVariables"]
+        assert env == {
+            "CANARY_BASE_URL": stack.outputs["httpApiUrl"],
+            "CANARY_REGION": stack.region,
+        }
+        assert write.inputs["schedule"]["expression"] == "rate(5 minutes)"
+        assert write.inputs["runConfig"]["timeoutInSeconds"] >= 90
+        assert len(write.inputs["name"]) <= 21 and write.inputs["name"] != read.inputs["name"]
+        # And the synthetic route takes IAM authorization only
+        (route,) = [r for r in stack.of_type(ROUTE) if r.inputs["routeKey"] == synthetic.ROUTE]
+        assert route.inputs["authorizationType"] == "AWS_IAM"
+        # And only the write canary's role may invoke it, on this region's API and nothing else
+        invokes = [
+            s
+            for s in role_statements(stack, write.inputs["executionRoleArn"])
+            if "execute-api:Invoke" in s["Action"]
+        ]
+        (api,) = [
+            a
+            for a in stack.of_type("aws:apigatewayv2/api:Api")
+            if a.inputs["protocolType"] == "HTTP"
+        ]
+        [statement] = invokes
+        assert statement["Resource"] == f"{api.outputs['executionArn']}/*/POST/synthetic/orders"
+        read_actions = {
+            a for s in role_statements(stack, read.inputs["executionRoleArn"]) for a in s["Action"]
+        }
+        assert "execute-api:Invoke" not in read_actions
+
+
+@pytest.mark.parametrize("handler", [HANDLER, WRITE_HANDLER], ids=["read", "write"])
+def test_a_failing_or_silent_canary_pages_the_regions_topic(
+    example_deployment: DeploymentResult, handler: str
+) -> None:
+    for stack in example_deployment.stacks.values():
+        watched = canary(stack, handler)
         (alarm,) = [
-            a for a in stack.of_type(ALARM) if a.inputs["namespace"] == "CloudWatchSynthetics"
+            a
+            for a in stack.of_type(ALARM)
+            if a.inputs["namespace"] == "CloudWatchSynthetics"
+            and a.inputs["dimensions"] == {"CanaryName": watched.inputs["name"]}
         ]
         # Then the alarm watches this canary's success rate, below 90 %, missing runs included
         assert alarm.inputs["metricName"] == "SuccessPercent"
-        assert alarm.inputs["dimensions"] == {"CanaryName": canary.inputs["name"]}
         assert alarm.inputs["comparisonOperator"] == "LessThanThreshold"
         assert alarm.inputs["threshold"] == SUCCESS_PERCENT_THRESHOLD
         assert alarm.inputs["treatMissingData"] == "breaching"
@@ -86,12 +150,13 @@ def plain(value: dict[str, Any]) -> Any:
     return int(inner) if kind == "N" else inner
 
 
+@pytest.mark.parametrize("handler", [HANDLER, WRITE_HANDLER])
 def test_the_canary_archive_loads_as_synthetics_loads_it(
-    lambda_archives: dict[str, Path], tmp_path: Path
+    lambda_archives: dict[str, Path], tmp_path: Path, handler: str
 ) -> None:
     # Given the canary's archive unpacked as Synthetics does (python/ on the path)
     zipfile.ZipFile(lambda_archives["canary"]).extractall(tmp_path)
-    module, _, function = HANDLER.partition(".")
+    module, _, function = handler.partition(".")
     # When its handler is imported in a fresh interpreter with nothing else on the path
     probe = (
         f"import sys; sys.path[:] = [{str(tmp_path / 'python')!r}] + "
