@@ -26,7 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import metric_alarm
-from components.archives import CANARY_ARCHIVE
+from components.archives import canary_archive
 from components.buckets import private_bucket
 from components.iam import account_id, kms_via, service_role
 from components.lambdas import relative_to_project
@@ -256,8 +256,9 @@ def _canary(
         execution_role_arn=role_arn,
         handler=handler,
         runtime_version=RUNTIME_VERSION,
-        # Relative to the project, as the Lambda archives are: the same in every checkout.
-        zip_file=relative_to_project(CANARY_ARCHIVE),
+        # Relative to the project, as the Lambda archives are: the same in every checkout. Named
+        # after its bytes, so that a changed script reaches the canary (docs/pitfalls.md item 27).
+        zip_file=relative_to_project(canary_archive()),
         schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
         run_config=aws.synthetics.CanaryRunConfigArgs(
             timeout_in_seconds=timeout_seconds,

@@ -55,6 +55,7 @@ from components.archives import (
     DEPENDENCIES_ARCHIVE,
     FUNCTIONS_ARCHIVE,
     PROJECT_DIR,
+    canary_archive,
     source_code_hash,
 )
 from components.lambdas import ARCHITECTURE, RUNTIME
@@ -451,11 +452,26 @@ def build_layer(lock_path: Path = LOCK_FILE, cache: Path = LAYER_CACHE) -> list[
     return files
 
 
+def _name_canary_archive_by_content() -> Path:
+    """Copy the canary archive to the name the program deploys (components.archives), and drop
+    the copies of earlier builds."""
+    named = canary_archive(CANARY_ARCHIVE)
+    for stale in CANARY_ARCHIVE.parent.glob(f"{CANARY_ARCHIVE.stem}-*{CANARY_ARCHIVE.suffix}"):
+        if stale != named:
+            stale.unlink(missing_ok=True)
+    if not named.exists():
+        staging = named.with_name(f".{named.name}.{os.getpid()}")
+        shutil.copyfile(CANARY_ARCHIVE, staging)
+        staging.replace(named)
+    return named
+
+
 def build_archives() -> dict[str, Path]:
     """Build the archives under ``build/lambda``; returns them by name."""
     write_archive(FUNCTIONS_ARCHIVE, _function_files())
     write_archive(DEPENDENCIES_ARCHIVE, build_layer())
     write_archive(CANARY_ARCHIVE, _canary_files())
+    _name_canary_archive_by_content()
     return {
         "functions": FUNCTIONS_ARCHIVE,
         "dependencies": DEPENDENCIES_ARCHIVE,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from components.archives import PROJECT_DIR, canary_archive
 from components.canaries import (
     HANDLER,
     SUCCESS_PERCENT_THRESHOLD,
@@ -169,3 +170,21 @@ def test_the_canary_archive_loads_as_synthetics_loads_it(
     # Then it imports, from the archive alone
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "True"
+
+
+def test_a_changed_canary_script_is_a_changed_path_the_provider_uploads(
+    example_deployment: DeploymentResult, lambda_archives: dict[str, Path], tmp_path: Path
+) -> None:
+    # Given the canaries as planned: both deploy the archive's copy named after its bytes
+    for stack in example_deployment.stacks.values():
+        paths = {c.inputs["zipFile"] for c in stack.of_type(CANARY)}
+        assert paths == {str(canary_archive().relative_to(PROJECT_DIR))}
+    assert canary_archive().read_bytes() == lambda_archives["canary"].read_bytes()
+    # When the archive's bytes change (a changed script), its deployed name changes too,
+    # which is what makes the provider upload it (docs/pitfalls.md item 27)
+    first, second = tmp_path / "canary.zip", tmp_path / "other" / "canary.zip"
+    second.parent.mkdir()
+    first.write_bytes(lambda_archives["canary"].read_bytes())
+    second.write_bytes(lambda_archives["canary"].read_bytes() + b"\0")
+    assert canary_archive(first).name != canary_archive(second).name
+    assert canary_archive(first).name == canary_archive().name
