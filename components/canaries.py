@@ -136,6 +136,7 @@ class RegionalCanaries(pulumi.ComponentResource):
             child,
         )
         self.canary_name = read.name
+        self.canary_names: list[pulumi.Output[str]] = [read.name]
         self.write_canary_name: pulumi.Output[str] | None = None
         if args.http_api_execution_arn is not None:
             route = pulumi.Output.concat(
@@ -169,6 +170,7 @@ class RegionalCanaries(pulumi.ComponentResource):
                 child,
             )
             self.write_canary_name = write.name
+            self.canary_names.append(write.name)
         self.register_outputs(
             {"canary_name": self.canary_name, "write_canary_name": self.write_canary_name}
         )

@@ -95,6 +95,7 @@ class RegionalEdge(pulumi.ComponentResource):
         self.websocket_url = websocket.url
 
         notifier(site, args.code, data, websocket, graphql)
+        self.dead_letter_queue_names = site.dead_letters
 
         self.health_check_id = (
             api_domain(site, http, args.health_check_topic_arn)

@@ -134,6 +134,11 @@ class Watched:
     replication_rules: Sequence[tuple[str, pulumi.Input[str]]] = ()
     # The regions this region's writes replicate to (the stacks it references).
     receiving_regions: Sequence[str] = field(default_factory=tuple)
+    # Every dead-letter queue of the region, its canaries, and (with a domain) its Route 53
+    # health check, whose metrics live in us-east-1.
+    dead_letter_queue_names: Sequence[pulumi.Input[str]] = ()
+    canary_names: Sequence[pulumi.Input[str]] = ()
+    health_check_id: pulumi.Input[str] | None = None
 
 
 def business_metric(
@@ -325,16 +330,26 @@ class RegionalObservability(pulumi.ComponentResource):
     def _widgets(self, region: str, cluster_id: pulumi.Output[str]) -> list[dict[str, Any]]:
         w = self._args.watched
 
-        def graph(title: str, metrics: list[list[Any]], stat: str = "Sum") -> dict[str, Any]:
+        def graph(
+            title: str, metrics: list[list[Any]], stat: str = "Sum", where: str = region
+        ) -> dict[str, Any]:
             return {
                 "type": "metric",
                 "width": 12,
                 "height": 6,
-                "properties": {"title": title, "region": region, "stat": stat, "period": 60,
+                "properties": {"title": title, "region": where, "stat": stat, "period": 60,
                                "view": "timeSeries", "metrics": metrics},
             }  # fmt: skip
 
+        health = []
+        if w.health_check_id is not None:
+            # Route 53 publishes health-check metrics in us-east-1 only (docs/pitfalls.md
+            # item 26): 1 healthy, 0 not, as its checkers see the region.
+            health.append(graph("Health check (Route 53, 1 = healthy)",
+                                [["AWS/Route53", "HealthCheckStatus", "HealthCheckId",
+                                  w.health_check_id]], "Minimum", "us-east-1"))  # fmt: skip
         return [
+            *health,
             graph("Replication lag (Aurora RPO, ms)",
                   [["AWS/RDS", "AuroraGlobalDBRPOLag", "DBClusterIdentifier", cluster_id]],
                   "Maximum"),
@@ -365,4 +380,12 @@ class RegionalObservability(pulumi.ComponentResource):
                 business_metric(business_metrics.FORWARD_LATENCY, {"stat": stat, "label": stat})
                 for stat in ("p50", "p99", "Maximum")
             ]),
+            graph("Dead letters waiting", [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", name]
+                for name in w.dead_letter_queue_names
+            ], "Maximum"),
+            graph("Canaries: runs that passed (%)", [
+                ["CloudWatchSynthetics", "SuccessPercent", "CanaryName", name]
+                for name in w.canary_names
+            ], "Average"),
         ]  # fmt: skip

@@ -111,6 +111,7 @@ class WriteOrchestrator(pulumi.ComponentResource):
         outbox_drain(functions, bus)
 
         migrations(functions)
+        self.dead_letter_queue_names = site.dead_letters
 
         self.register_outputs(
             {

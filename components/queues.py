@@ -90,4 +90,5 @@ def dead_letter_queue(site: Site, label: str, purpose: str) -> aws.sqs.Queue:
         period=60,
         evaluation_periods=1,
     )
+    site.dead_letters.append(queue.name)
     return queue

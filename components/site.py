@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -27,6 +27,9 @@ class Site:
     alarm_topic_arn: pulumi.Input[str]
     # The account, looked up once for the ARNs AWS does not return.
     account_id: pulumi.Output[str]
+    # The names of the dead-letter queues made for this component (queues.dead_letter_queue),
+    # which the region's dashboard shows.
+    dead_letters: list[pulumi.Output[str]] = field(default_factory=list)
 
     @property
     def child(self) -> pulumi.ResourceOptions:

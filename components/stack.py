@@ -67,8 +67,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     alarms = AlarmTopic(f"{settings.stack}-alarms", AlarmTopicArgs(settings, data.kms_key_arn))
     orchestrator = write_orchestrator(settings, refs, network, data, alarms)
     edge = regional_edge(settings, refs, network, data, orchestrator, alarms)
-    observe(settings, refs, data, orchestrator, edge, alarms)
-    RegionalCanaries(
+    canaries = RegionalCanaries(
         f"{settings.stack}-canaries",
         RegionalCanariesArgs(
             settings,
@@ -79,6 +78,7 @@ def build(settings: Settings) -> dict[str, pulumi.Input[Any]]:
             edge.http_api.execution_arn if edge.has_write_routes else None,
         ),
     )
+    observe(settings, refs, data, orchestrator, edge, alarms, canaries)
     if settings.is_home and settings.domain is not None:
         # The entry is global: a home stack that adopted it from a lost one (`ops rehome`
         # moves it in whole) keeps the lost stack's name for it, so its URNs still match.
@@ -116,6 +116,7 @@ def observe(
     orchestrator: WriteOrchestrator,
     edge: RegionalEdge,
     alarms: AlarmTopic,
+    canaries: RegionalCanaries,
 ) -> RegionalObservability:
     """The region's alarms and dashboards over what the other components made."""
     watched = Watched(
@@ -130,6 +131,12 @@ def observe(
         lake_bucket_name=data.lake_bucket_name,
         replication_rules=tuple(data.replication_rules),
         receiving_regions=tuple(dict.fromkeys(p.region for p in settings.peers)),
+        dead_letter_queue_names=(
+            *orchestrator.dead_letter_queue_names,
+            *edge.dead_letter_queue_names,
+        ),
+        canary_names=tuple(canaries.canary_names),
+        health_check_id=edge.health_check_id,
     )
     # The home stack shows every replica stack it can reference (those that exist).
     peers = tuple(

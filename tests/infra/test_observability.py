@@ -123,6 +123,37 @@ def test_every_dashboard_reads_documented_metrics_of_resources_it_knows(
                     assert value in values[key], (dashboard.name, metric, options)
 
 
+def regional_dashboard(stack: StackResult) -> dict[str, Any]:
+    """The body of the stack's own dashboard (not the home stack's across regions)."""
+    (own,) = [
+        d
+        for d in stack.of_type("aws:cloudwatch/dashboard:Dashboard")
+        if not d.inputs["dashboardName"].endswith("all-regions")
+    ]
+    return dict(json.loads(own.inputs["dashboardBody"]))
+
+
+def test_each_regions_dashboard_shows_every_dead_letter_queue_and_canary_of_its_stack(
+    example_deployment: DeploymentResult,
+) -> None:
+    for stack in example_deployment.stacks.values():
+        lines = dashboard_metrics(regional_dashboard(stack))
+        shown = {(m[1], m[3]) for m in lines}
+        # Then every queue that holds dead letters is on it, and every canary
+        dead_letter_queues = {
+            q.inputs["name"]
+            for q in stack.of_type("aws:sqs/queue:Queue")
+            if q.inputs["name"].endswith("-dlq")
+        }
+        assert len(dead_letter_queues) >= 4
+        assert {n for m, n in shown if m == "ApproximateNumberOfMessagesVisible"} == (
+            dead_letter_queues
+        )
+        canaries = ids(stack, "aws:synthetics/canary:Canary", "name")
+        assert len(canaries) == 2
+        assert {n for m, n in shown if m == "SuccessPercent"} == canaries
+
+
 def test_the_home_dashboard_shows_every_region(example_deployment: DeploymentResult) -> None:
     home = example_deployment.stacks["primary"]
     (everywhere,) = [
@@ -158,6 +189,16 @@ def test_each_regions_health_check_pages_from_us_east_1_where_route_53_publishes
         (topic_arn,) = alarm.inputs["alarmActions"]
         assert topic_arn.split(":")[3] == "us-east-1"
         assert topic_arn in {t.outputs["arn"] for t in stack.of_type("aws:sns/topic:Topic")}
+        # And the region's dashboard shows the check, read in us-east-1
+        (widget,) = [
+            w
+            for w in regional_dashboard(stack)["widgets"]
+            if w["properties"]["metrics"][0][1] == "HealthCheckStatus"
+        ]
+        assert widget["properties"]["region"] == "us-east-1"
+        assert widget["properties"]["metrics"] == [
+            ["AWS/Route53", "HealthCheckStatus", "HealthCheckId", check.outputs["id"]]
+        ]
 
 
 def business_lines(body: dict[str, Any]) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
