@@ -409,6 +409,7 @@ _CANARY_FILES = (
     ("python/canary_write.py", "functions/canary/canary_write.py"),
     ("python/functions/__init__.py", "functions/__init__.py"),
     ("python/functions/correlation.py", "functions/correlation.py"),
+    ("python/functions/env.py", "functions/env.py"),
     ("python/functions/outbound.py", "functions/outbound.py"),
     ("python/functions/synthetic.py", "functions/synthetic.py"),
     ("python/functions/canary/__init__.py", "functions/canary/__init__.py"),

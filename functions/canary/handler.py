@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.canary.journey import Answer, Get, Post, Step, read_journey, write_journey
+from functions.env import Env
 from functions.outbound import SigV4, Transport, Unreachable
 
 TIMEOUT_SECONDS = 10.0
@@ -91,12 +92,14 @@ def _credentials() -> Callable[[], Any]:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Synthetics entry point of the read canary."""
-    base_url = os.environ["CANARY_BASE_URL"].rstrip("/")
-    return run(https_get(base_url), os.environ["CANARY_ORDER_ID"], f"canary-{uuid.uuid4()}")
+    env = Env(os.environ)
+    base_url = env.required("CANARY_BASE_URL").rstrip("/")
+    return run(https_get(base_url), env.required("CANARY_ORDER_ID"), f"canary-{uuid.uuid4()}")
 
 
 def write_handler(event: Any, context: Any) -> dict[str, Any]:
     """Synthetics entry point of the write canary."""
-    base_url = os.environ["CANARY_BASE_URL"].rstrip("/")
-    signer = SigV4("execute-api", os.environ["CANARY_REGION"], _credentials())
+    env = Env(os.environ)
+    base_url = env.required("CANARY_BASE_URL").rstrip("/")
+    signer = SigV4("execute-api", env.required("CANARY_REGION"), _credentials())
     return run_write(signed_post(base_url, signer), https_get(base_url), str(uuid.uuid4()))

@@ -15,6 +15,7 @@ import pytest
 from functions import synthetic
 from functions.canary import handler as canary
 from functions.canary.journey import Answer, JourneyFailed, write_journey
+from functions.env import SettingsError
 from functions.read_api import handler as read_handler
 from functions.read_api.handler import GET_ORDER
 from functions.write_api import handler as write_api
@@ -150,3 +151,19 @@ def test_the_write_canary_signs_its_post_and_reads_back_over_http(
     assert posted.headers["idempotency-key"] == summary["correlationId"]
     assert posted.body["customerId"] == synthetic.CUSTOMER_ID
     assert [s["status"] for s in summary["steps"]] == [202, 200]
+
+
+@pytest.mark.parametrize(
+    ("entry_point", "missing"),
+    [(canary.handler, "CANARY_ORDER_ID"), (canary.write_handler, "CANARY_REGION")],
+)
+def test_a_canary_deployed_without_its_settings_says_which_one(
+    monkeypatch: pytest.MonkeyPatch, entry_point: Any, missing: str
+) -> None:
+    # Given a canary whose environment lacks one of its variables
+    monkeypatch.setenv("CANARY_BASE_URL", "https://api.example.com")
+    for name in ("CANARY_ORDER_ID", "CANARY_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    # When it runs, then it fails naming the variable, before any request
+    with pytest.raises(SettingsError, match=missing):
+        entry_point({}, None)
