@@ -157,3 +157,27 @@ def alarm_when_above(
         treat_missing_data="notBreaching",
         **alarm,
     )
+
+
+def alarm_when_below(
+    resource_name: str,
+    settings: Settings,
+    topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    /,
+    threshold: float,
+    **alarm: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """``metric_alarm`` for a metric that says "working" and must stay at or above
+    ``threshold`` (a health check's status, a canary's success rate). No data breaches: a
+    check or a canary that stopped reporting is not known to work."""
+    return metric_alarm(
+        resource_name,
+        settings,
+        topic_arn,
+        opts,
+        threshold=threshold,
+        comparison_operator="LessThanThreshold",
+        treat_missing_data="breaching",
+        **alarm,
+    )

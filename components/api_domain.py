@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import HEALTH_CHECK_REGION, metric_alarm
+from components.alarms import HEALTH_CHECK_REGION, alarm_when_below
 from components.certificates import dns_validated_certificate
 from components.http_api import HttpApi
 from components.settings import PROJECT
@@ -65,7 +65,7 @@ def api_domain(
     )
     # 1 while Route 53 sees this region healthy: below 1 for 2 minutes, latency routing has
     # already sent its users elsewhere, and someone should know.
-    metric_alarm(
+    alarm_when_below(
         f"{name}-health-check-status",
         settings,
         health_check_topic_arn or site.alarm_topic_arn,
@@ -80,8 +80,6 @@ def api_domain(
         period=60,
         evaluation_periods=2,
         threshold=1,
-        comparison_operator="LessThanThreshold",
-        treat_missing_data="breaching",
     )
     configuration = custom.domain_name_configuration
     aws.route53.Record(

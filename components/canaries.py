@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import metric_alarm
+from components.alarms import alarm_when_below
 from components.archives import canary_archive
 from components.buckets import private_bucket
 from components.iam import account_id, kms_via, service_role
@@ -286,7 +286,7 @@ def _success_alarm(
 ) -> aws.cloudwatch.MetricAlarm:
     """CloudWatch's recommended canary alarm: SuccessPercent below 90 in 2 of 3 runs; a canary
     that stops running breaches too."""
-    return metric_alarm(
+    return alarm_when_below(
         f"{name}-{journey}-success",
         settings,
         topic_arn,
@@ -301,6 +301,4 @@ def _success_alarm(
         evaluation_periods=3,
         datapoints_to_alarm=2,
         threshold=SUCCESS_PERCENT_THRESHOLD,
-        comparison_operator="LessThanThreshold",
-        treat_missing_data="breaching",
     )
