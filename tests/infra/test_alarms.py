@@ -3,17 +3,13 @@ publish to, and an email subscription only where the stack file asks for one."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ops.simulate import DeploymentResult, StackResult, simulate_deployment
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import generated_configs, write_stack_files
+from tests.support.plan import KMS_KEY, TOPIC, TOPIC_SUBSCRIPTION, as_list, statements
 
-TOPIC = "aws:sns/topic:Topic"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-KEY = "aws:kms/key:Key"
 EMAIL = "ops@example.com"
 
 
@@ -33,7 +29,7 @@ def test_with_an_alarm_email_each_region_mails_it_from_its_own_topic(
         # Given the region's one alarm topic
         topic = stack.one(TOPIC)
         # Then exactly one subscription mails the configured address from it
-        (subscription,) = stack.of_type(SUBSCRIPTION)
+        (subscription,) = stack.of_type(TOPIC_SUBSCRIPTION)
         assert subscription.inputs["topic"] == topic.outputs["arn"]
         assert subscription.inputs["protocol"] == "email"
         assert subscription.inputs["endpoint"] == EMAIL
@@ -45,18 +41,15 @@ def test_without_an_alarm_email_no_region_subscribes_anyone(
 ) -> None:
     for stack in example_deployment.stacks.values():
         assert stack.one(TOPIC)
-        assert stack.of_type(SUBSCRIPTION) == []
+        assert stack.of_type(TOPIC_SUBSCRIPTION) == []
 
 
 def _key_grants(stack: StackResult, principal: str) -> set[str]:
     """The KMS actions the region key's policy grants a service principal."""
-    document = json.loads(stack.one(KEY).inputs["policy"])
     actions: set[str] = set()
-    for statement in document["Statement"]:
-        services = statement.get("Principal", {}).get("Service", [])
-        if principal in (services if isinstance(services, list) else [services]):
-            listed = statement["Action"]
-            actions |= set(listed if isinstance(listed, list) else [listed])
+    for statement in statements(stack.one(KMS_KEY)):
+        if principal in as_list(statement.get("Principal", {}).get("Service", [])):
+            actions |= set(as_list(statement["Action"]))
     return actions
 
 

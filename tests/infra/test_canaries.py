@@ -24,24 +24,23 @@ from functions import synthetic
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
 from functions.read_side.views import api_view
 from ops.simulate import DeploymentResult, Resource, StackResult
-
-CANARY = "aws:synthetics/canary:Canary"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROUTE = "aws:apigatewayv2/route:Route"
+from tests.support.plan import (
+    ALARM,
+    API_ROUTE,
+    BUCKET,
+    CANARY,
+    TABLE_ITEM,
+    TOPIC,
+    api_of,
+    one_with,
+    output_values,
+    role_statements,
+)
 
 
 def canary(stack: StackResult, handler: str) -> Resource:
     """The stack's one canary that runs ``handler``."""
-    (found,) = [c for c in stack.of_type(CANARY) if c.inputs["handler"] == handler]
-    return found
-
-
-def role_statements(stack: StackResult, role_arn: str) -> list[dict[str, Any]]:
-    """The statements of the inline policy of the role with ``role_arn``."""
-    (role,) = [r for r in stack.of_type("aws:iam/role:Role") if r.outputs.get("arn") == role_arn]
-    (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["id"]]
-    return list(json.loads(policy.inputs["policy"])["Statement"])
+    return one_with(stack, CANARY, handler=handler)
 
 
 def test_every_region_runs_the_read_canary_against_its_own_api_every_5_minutes(
@@ -60,9 +59,7 @@ def test_every_region_runs_the_read_canary_against_its_own_api_every_5_minutes(
         assert len(read.inputs["name"]) <= 21 and read.inputs["name"].islower()
         # And its artifacts go to a bucket of its own stack
         bucket = read.inputs["artifactS3Location"].removeprefix("s3://").split("/")[0]
-        assert bucket in {
-            str(b.outputs.get("bucket")) for b in stack.of_type("aws:s3/bucket:Bucket")
-        }
+        assert bucket in output_values(stack, BUCKET, "bucket")
 
 
 def test_every_region_runs_the_write_canary_against_its_own_api_with_the_only_role_allowed_to(
@@ -82,7 +79,7 @@ def test_every_region_runs_the_write_canary_against_its_own_api_with_the_only_ro
         assert write.inputs["runConfig"]["timeoutInSeconds"] >= 90
         assert len(write.inputs["name"]) <= 21 and write.inputs["name"] != read.inputs["name"]
         # And the synthetic route takes IAM authorization only
-        (route,) = [r for r in stack.of_type(ROUTE) if r.inputs["routeKey"] == synthetic.ROUTE]
+        route = one_with(stack, API_ROUTE, routeKey=synthetic.ROUTE)
         assert route.inputs["authorizationType"] == "AWS_IAM"
         # And only the write canary's role may invoke it, on this region's API and nothing else
         invokes = [
@@ -90,11 +87,7 @@ def test_every_region_runs_the_write_canary_against_its_own_api_with_the_only_ro
             for s in role_statements(stack, write.inputs["executionRoleArn"])
             if "execute-api:Invoke" in s["Action"]
         ]
-        (api,) = [
-            a
-            for a in stack.of_type("aws:apigatewayv2/api:Api")
-            if a.inputs["protocolType"] == "HTTP"
-        ]
+        api = api_of(stack, "HTTP")
         [statement] = invokes
         assert statement["Resource"] == f"{api.outputs['executionArn']}/*/POST/synthetic/orders"
         read_actions = {
@@ -109,18 +102,18 @@ def test_a_failing_or_silent_canary_pages_the_regions_topic(
 ) -> None:
     for stack in example_deployment.stacks.values():
         watched = canary(stack, handler)
-        (alarm,) = [
-            a
-            for a in stack.of_type(ALARM)
-            if a.inputs["namespace"] == "CloudWatchSynthetics"
-            and a.inputs["dimensions"] == {"CanaryName": watched.inputs["name"]}
-        ]
+        alarm = one_with(
+            stack,
+            ALARM,
+            namespace="CloudWatchSynthetics",
+            dimensions={"CanaryName": watched.inputs["name"]},
+        )
         # Then the alarm watches this canary's success rate, below 90 %, missing runs included
         assert alarm.inputs["metricName"] == "SuccessPercent"
         assert alarm.inputs["comparisonOperator"] == "LessThanThreshold"
         assert alarm.inputs["threshold"] == SUCCESS_PERCENT_THRESHOLD
         assert alarm.inputs["treatMissingData"] == "breaching"
-        topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
+        topic = stack.one(TOPIC).outputs["arn"]
         assert alarm.inputs["alarmActions"] == [topic] == alarm.inputs["okActions"]
 
 
@@ -128,10 +121,7 @@ def test_the_home_stack_writes_the_known_order_every_region_reads(
     example_deployment: DeploymentResult,
 ) -> None:
     # Given the stacks: only the home stack writes the item (the global table replicates it)
-    items = {
-        name: stack.of_type("aws:dynamodb/tableItem:TableItem")
-        for name, stack in example_deployment.stacks.items()
-    }
+    items = {name: stack.of_type(TABLE_ITEM) for name, stack in example_deployment.stacks.items()}
     assert [name for name, found in items.items() if found] == ["primary"]
     (item,) = items["primary"]
     assert item.inputs["tableName"] == example_deployment.stacks["primary"].outputs["tableName"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,29 +17,34 @@ from ops.simulate import DeploymentResult, Resource, StackResult, plain, simulat
 from ops.stackfiles import read_stack_files
 from tests.infra.conftest import Simulate
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
-
-GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
-CLUSTER = "aws:rds/cluster:Cluster"
-INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-TABLE = "aws:dynamodb/table:Table"
-REPLICA = "aws:dynamodb/tableReplica:TableReplica"
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+from tests.support.plan import (
+    ATHENA_WORKGROUP,
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_LIFECYCLE,
+    BUCKET_OWNERSHIP,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_REPLICATION,
+    BUCKET_VERSIONING,
+    DB_CLUSTER,
+    DB_CLUSTER_INSTANCE,
+    DB_SUBNET_GROUP,
+    GLOBAL_CLUSTER,
+    GLOBAL_DATA,
+    GLUE_TABLE,
+    KMS_KEY,
+    RANDOM_PASSWORD,
+    ROLE_POLICY,
+    SECRET,
+    SECRET_VERSION,
+    TABLE,
+    TABLE_REPLICA,
+    primary,
+    resources_of,
+    secondaries,
+    statements,
 )
-PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-KEY = "aws:kms/key:Key"
-PASSWORD = "random:index/randomPassword:RandomPassword"
-SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
-WORKGROUP = "aws:athena/workgroup:Workgroup"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 DATA_OUTPUTS = (
     "globalClusterId", "dbClusterArn", "dbWriterEndpoint", "dbReaderEndpoint", "dbSecretArn",
@@ -50,17 +54,9 @@ DATA_OUTPUTS = (
 SECONDARIES = ("secondary", "secondary-ap")
 
 
-def secondaries(deployment: DeploymentResult) -> list[StackResult]:
-    return [s for s in deployment.stacks.values() if s.role == "member"]
-
-
-def primary(deployment: DeploymentResult) -> StackResult:
-    return deployment.stacks["primary"]
-
-
 def data(stack: StackResult, type_: str) -> Resource:
     """The one resource of ``type_`` in the stack's GlobalData component."""
-    [component] = stack.of_type("active-active:components:GlobalData")
+    [component] = stack.of_type(GLOBAL_DATA)
     found = [r for r in stack.of_type(type_) if r.parent == component.urn]
     assert len(found) == 1, f"{stack.stack}: {len(found)} {type_} in GlobalData"
     return found[0]
@@ -71,11 +67,6 @@ def on_bucket(stack: StackResult, type_: str, bucket: Resource) -> Resource:
     found = [r for r in stack.of_type(type_) if r.inputs.get("bucket") == bucket.outputs["id"]]
     assert len(found) == 1, f"{stack.stack}: {len(found)} {type_} on {bucket.name}"
     return found[0]
-
-
-def policy_document(resource: Resource) -> dict[str, Any]:
-    document = resource.inputs["policy"]
-    return json.loads(document) if isinstance(document, str) else document
 
 
 # Aurora ---------------------------------------------------------------------------------------
@@ -90,7 +81,7 @@ def test_every_secondary_joins_the_primarys_global_cluster_without_credentials(
     stack = example_deployment.stacks[name]
 
     # Then it has exactly one cluster, in the global cluster the primary exported
-    cluster = stack.one(CLUSTER)
+    cluster = stack.one(DB_CLUSTER)
     assert (
         cluster.inputs["globalClusterIdentifier"]
         == primary(example_deployment).outputs["globalClusterId"]
@@ -109,13 +100,13 @@ def test_no_cluster_asks_for_a_managed_master_password_and_the_primary_keeps_it_
 
     # Then no cluster asks AWS to manage its password, and every one allows IAM auth
     for stack in stacks:
-        cluster = data(stack, CLUSTER)
+        cluster = data(stack, DB_CLUSTER)
         assert not cluster.inputs.get("manageMasterUserPassword"), stack.stack
         assert cluster.inputs["iamDatabaseAuthenticationEnabled"] is True, stack.stack
 
     # And the primary's generated password reaches the cluster and its secret only as secrets
     home_stack = primary(example_deployment)
-    assert plain(data(home_stack, CLUSTER).inputs["masterPassword"]) == "[secret]"
+    assert plain(data(home_stack, DB_CLUSTER).inputs["masterPassword"]) == "[secret]"
     version = data(home_stack, SECRET_VERSION)
     assert plain(version.inputs["secretString"]) == "[secret]"
     assert version.inputs["secretId"] == data(home_stack, SECRET).outputs["id"]
@@ -127,7 +118,7 @@ def test_secondary_clusters_ignore_the_diffs_that_would_detach_them(
     example_deployment: DeploymentResult, name: str
 ) -> None:
     """docs/pitfalls.md item 3: ignore_changes as the pulumi-aws GlobalCluster docs advise."""
-    cluster = data(example_deployment.stacks[name], CLUSTER)
+    cluster = data(example_deployment.stacks[name], DB_CLUSTER)
 
     assert {"globalClusterIdentifier", "replicationSourceIdentifier", "engineVersion"} <= set(
         cluster.ignore_changes
@@ -141,7 +132,7 @@ def test_engine_upgrades_go_through_the_global_cluster_not_the_primary_cluster(
     stack = primary(example_deployment)
 
     assert data(stack, GLOBAL_CLUSTER).inputs["engineVersion"] == "16.6"
-    assert "engineVersion" in data(stack, CLUSTER).ignore_changes
+    assert "engineVersion" in data(stack, DB_CLUSTER).ignore_changes
 
 
 def test_secondaries_are_destroyed_before_the_primary_and_leave_the_global_cluster_first(
@@ -157,7 +148,7 @@ def test_secondaries_are_destroyed_before_the_primary_and_leave_the_global_clust
     # And each secondary's cluster records its global cluster, so that deleting it removes it
     # from the global cluster first; the global cluster itself drops any member left over
     for stack in secondaries(example_deployment):
-        assert data(stack, CLUSTER).inputs["globalClusterIdentifier"]
+        assert data(stack, DB_CLUSTER).inputs["globalClusterIdentifier"]
     assert data(primary(example_deployment), GLOBAL_CLUSTER).inputs["forceDestroy"] is True
 
 
@@ -171,7 +162,7 @@ def test_global_members_default_to_half_an_acu_and_never_auto_pause(
 
     # Then every cluster gets the default
     for stack in five_region_deployment.stacks.values():
-        scaling = data(stack, CLUSTER).inputs["serverlessv2ScalingConfiguration"]
+        scaling = data(stack, DB_CLUSTER).inputs["serverlessv2ScalingConfiguration"]
 
         assert scaling["minCapacity"] == 0.5, stack.stack
         assert "secondsUntilAutoPause" not in scaling, stack.stack
@@ -194,12 +185,14 @@ def test_zero_acu_and_the_auto_pause_delay_apply_only_to_the_stack_that_asks(
     deployment = simulate(configs)
 
     # Then that stack's cluster scales to 0 and pauses after 900 seconds; the others do not
-    paused = data(deployment.stacks["secondary-1"], CLUSTER).inputs[
+    paused = data(deployment.stacks["secondary-1"], DB_CLUSTER).inputs[
         "serverlessv2ScalingConfiguration"
     ]
     assert paused == {"minCapacity": 0.0, "maxCapacity": 2.0, "secondsUntilAutoPause": 900}
     for name in ("primary", "secondary-2"):
-        scaling = data(deployment.stacks[name], CLUSTER).inputs["serverlessv2ScalingConfiguration"]
+        scaling = data(deployment.stacks[name], DB_CLUSTER).inputs[
+            "serverlessv2ScalingConfiguration"
+        ]
         assert scaling["minCapacity"] == 0.5
         assert "secondsUntilAutoPause" not in scaling
 
@@ -214,7 +207,7 @@ def test_every_stack_exports_what_a_failover_needs_for_its_own_region(
 
     for stack in example_deployment.stacks.values():
         arn = stack.outputs["dbClusterArn"]
-        assert arn == data(stack, CLUSTER).outputs["arn"]
+        assert arn == data(stack, DB_CLUSTER).outputs["arn"]
         assert arn.startswith(f"arn:aws:rds:{stack.region}:")
 
 
@@ -224,10 +217,10 @@ def test_every_secondary_has_a_serverless_reader_in_its_cluster(
 ) -> None:
     stack = example_deployment.stacks[name]
 
-    instance = data(stack, INSTANCE)
+    instance = data(stack, DB_CLUSTER_INSTANCE)
 
     assert instance.inputs["instanceClass"] == "db.serverless"
-    assert instance.inputs["clusterIdentifier"] == data(stack, CLUSTER).outputs["id"]
+    assert instance.inputs["clusterIdentifier"] == data(stack, DB_CLUSTER).outputs["id"]
     assert instance.inputs["publiclyAccessible"] is False
 
 
@@ -235,8 +228,8 @@ def test_every_cluster_is_encrypted_with_its_own_regions_key(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        cluster = data(stack, CLUSTER)
-        key = data(stack, KEY)
+        cluster = data(stack, DB_CLUSTER)
+        key = data(stack, KMS_KEY)
 
         assert cluster.inputs["storageEncrypted"] is True
         assert cluster.inputs["kmsKeyId"] == key.outputs["arn"] == stack.outputs["kmsKeyArn"]
@@ -248,8 +241,8 @@ def test_clusters_sit_in_the_private_subnets_behind_the_database_security_group(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        cluster = data(stack, CLUSTER)
-        subnets = data(stack, "aws:rds/subnetGroup:SubnetGroup")
+        cluster = data(stack, DB_CLUSTER)
+        subnets = data(stack, DB_SUBNET_GROUP)
 
         assert cluster.inputs["dbSubnetGroupName"] == subnets.outputs["name"]
         assert subnets.inputs["subnetIds"] == stack.outputs["privateSubnetIds"]
@@ -270,18 +263,18 @@ def test_prod_protects_every_cluster_and_table_from_deletion(
     prod_deployment: DeploymentResult,
 ) -> None:
     for stack in prod_deployment.stacks.values():
-        assert data(stack, CLUSTER).inputs["deletionProtection"] is True, stack.stack
-        for table in [*stack.of_type(TABLE), *stack.of_type(REPLICA)]:
+        assert data(stack, DB_CLUSTER).inputs["deletionProtection"] is True, stack.stack
+        for table in [*stack.of_type(TABLE), *stack.of_type(TABLE_REPLICA)]:
             assert table.inputs["deletionProtectionEnabled"] is True, table.name
     assert data(primary(prod_deployment), GLOBAL_CLUSTER).inputs["deletionProtection"] is True
-    assert data(primary(prod_deployment), CLUSTER).inputs["skipFinalSnapshot"] is False
+    assert data(primary(prod_deployment), DB_CLUSTER).inputs["skipFinalSnapshot"] is False
 
 
 def test_dev_leaves_deletion_protection_off_so_the_stacks_can_be_destroyed(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        assert data(stack, CLUSTER).inputs["deletionProtection"] is False, stack.stack
+        assert data(stack, DB_CLUSTER).inputs["deletionProtection"] is False, stack.stack
     assert data(primary(example_deployment), GLOBAL_CLUSTER).inputs["deletionProtection"] is False
 
 
@@ -293,11 +286,12 @@ def test_write_forwarding_is_on_only_where_the_config_asks(simulate: Simulate) -
     deployment = simulate(configs)
 
     assert (
-        data(deployment.stacks["secondary-2"], CLUSTER).inputs["enableGlobalWriteForwarding"]
+        data(deployment.stacks["secondary-2"], DB_CLUSTER).inputs["enableGlobalWriteForwarding"]
         is True
     )
     assert (
-        "enableGlobalWriteForwarding" not in data(deployment.stacks["secondary-1"], CLUSTER).inputs
+        "enableGlobalWriteForwarding"
+        not in data(deployment.stacks["secondary-1"], DB_CLUSTER).inputs
     )
 
 
@@ -311,7 +305,7 @@ def test_every_secondary_owns_one_replica_of_the_primarys_table_and_no_table_wit
     """docs/pitfalls.md item 7: Table.replicas and TableReplica are mutually exclusive."""
     stack = example_deployment.stacks[name]
 
-    replica = stack.one(REPLICA)
+    replica = stack.one(TABLE_REPLICA)
 
     assert replica.inputs["globalTableArn"] == primary(example_deployment).outputs["tableArn"]
     assert replica.inputs["kmsKeyArn"] == stack.outputs["kmsKeyArn"]
@@ -430,35 +424,34 @@ def test_every_bucket_is_versioned_encrypted_private_and_tls_only(
 ) -> None:
     for stack in example_deployment.stacks.values():
         for bucket in stack.of_type(BUCKET):
-            versioning = on_bucket(stack, VERSIONING, bucket)
+            versioning = on_bucket(stack, BUCKET_VERSIONING, bucket)
             assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
 
-            [rule] = on_bucket(stack, ENCRYPTION, bucket).inputs["rules"]
+            [rule] = on_bucket(stack, BUCKET_ENCRYPTION, bucket).inputs["rules"]
             default = rule["applyServerSideEncryptionByDefault"]
             assert default["sseAlgorithm"] == "aws:kms"
             assert default["kmsMasterKeyId"] == stack.outputs["kmsKeyArn"]
 
-            block = on_bucket(stack, PUBLIC_ACCESS, bucket).inputs
+            block = on_bucket(stack, BUCKET_PUBLIC_ACCESS_BLOCK, bucket).inputs
             flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls")
             assert all(block[f] is True for f in (*flags, "restrictPublicBuckets"))
 
-            ownership = on_bucket(stack, OWNERSHIP, bucket).inputs["rule"]
+            ownership = on_bucket(stack, BUCKET_OWNERSHIP, bucket).inputs["rule"]
             assert ownership["objectOwnership"] == "BucketOwnerEnforced"
 
-            statements = policy_document(on_bucket(stack, POLICY, bucket))["Statement"]
             assert any(
                 s["Effect"] == "Deny"
                 and s["Principal"] == "*"
                 and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                 and f"{bucket.outputs['arn']}/*" in s["Resource"]
-                for s in statements
+                for s in statements(on_bucket(stack, BUCKET_POLICY, bucket))
             )
 
 
 def test_every_lake_expires_noncurrent_versions(example_deployment: DeploymentResult) -> None:
     for stack in example_deployment.stacks.values():
         bucket = data(stack, BUCKET)
-        rules = on_bucket(stack, LIFECYCLE, bucket).inputs["rules"]
+        rules = on_bucket(stack, BUCKET_LIFECYCLE, bucket).inputs["rules"]
 
         assert any(r.get("noncurrentVersionExpiration", {}).get("noncurrentDays") for r in rules)
 
@@ -469,7 +462,7 @@ def test_the_lake_is_queryable_in_every_region_from_events_with_encrypted_result
     for stack in example_deployment.stacks.values():
         bucket = stack.outputs["lakeBucketName"]
         table = data(stack, GLUE_TABLE)
-        workgroup = data(stack, WORKGROUP).inputs["configuration"]
+        workgroup = data(stack, ATHENA_WORKGROUP).inputs["configuration"]
 
         assert table.inputs["storageDescriptor"]["location"] == f"s3://{bucket}/events/"
         assert [k["name"] for k in table.inputs["partitionKeys"]] == ["dt"]
@@ -492,8 +485,8 @@ def test_the_converge_pass_replicates_to_every_replica_stack_after_versioning(
     bucket = data(stack, BUCKET)
 
     # Then it has one replication configuration on its lake bucket
-    replication = on_bucket(stack, REPLICATION, bucket)
-    assert len(stack.of_type(REPLICATION)) == 1
+    replication = on_bucket(stack, BUCKET_REPLICATION, bucket)
+    assert len(stack.of_type(BUCKET_REPLICATION)) == 1
     # With one rule per replica stack, to that stack's bucket, encrypted with its key
     rules = {rule["id"]: rule for rule in replication.inputs["rules"]}
     assert set(rules) == {f"to-{name}" for name in SECONDARIES}
@@ -508,7 +501,7 @@ def test_the_converge_pass_replicates_to_every_replica_stack_after_versioning(
         assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
     assert len({rule["priority"] for rule in rules.values()}) == len(rules)
     # And it waits for versioning on its own bucket
-    assert on_bucket(stack, VERSIONING, bucket).urn in replication.depends_on
+    assert on_bucket(stack, BUCKET_VERSIONING, bucket).urn in replication.depends_on
 
 
 def test_the_replication_role_reaches_only_these_buckets_and_keys(
@@ -518,16 +511,7 @@ def test_the_replication_role_reaches_only_these_buckets_and_keys(
     replicas = [example_deployment.stacks[name].outputs for name in SECONDARIES]
     policy = data(stack, ROLE_POLICY)
 
-    statements = policy_document(policy)["Statement"]
-    resources = [
-        resource
-        for statement in statements
-        for resource in (
-            statement["Resource"]
-            if isinstance(statement["Resource"], list)
-            else [statement["Resource"]]
-        )
-    ]
+    resources = resources_of(statements(policy))
 
     allowed = {stack.outputs["lakeBucketArn"], stack.outputs["kmsKeyArn"]}
     allowed |= {f"{stack.outputs['lakeBucketArn']}/*"}
@@ -545,7 +529,7 @@ def test_the_primarys_first_pass_replicates_nothing(tmp_path: Path) -> None:
     first = simulate_stack(stacks["primary"], {}, skip_replicas=("secondary", "secondary-ap"))
 
     # Then it has no replication configuration and still exports its lake
-    assert first.of_type(REPLICATION) == []
+    assert first.of_type(BUCKET_REPLICATION) == []
     assert first.outputs["lakeBucketArn"].startswith("arn:aws:s3:::")
     # And its master secret has no replica in a region whose key does not exist yet
     assert not data(first, SECRET).inputs.get("replicas")
@@ -582,7 +566,7 @@ def test_every_secondary_exports_its_own_regions_replica_of_the_master_secret(
 
 def test_secondaries_replicate_no_bucket(example_deployment: DeploymentResult) -> None:
     for stack in secondaries(example_deployment):
-        assert stack.of_type(REPLICATION) == []
+        assert stack.of_type(BUCKET_REPLICATION) == []
 
 
 # Secrets and outputs --------------------------------------------------------------------------
@@ -592,7 +576,7 @@ def test_no_secret_value_appears_in_plain_text_in_any_resource_input(
     example_deployment: DeploymentResult,
 ) -> None:
     # Given the master password the plan generated
-    password = data(primary(example_deployment), PASSWORD).outputs["result"]
+    password = data(primary(example_deployment), RANDOM_PASSWORD).outputs["result"]
     password = plain(password) if not isinstance(password, str) else password
     assert isinstance(password, str) and len(password) > 8
 
@@ -621,14 +605,14 @@ def test_five_regions_make_four_replicas_and_four_secondary_clusters_in_one_glob
     table_arn = stack.outputs["tableArn"]
     others = secondaries(five_region_deployment)
 
-    replicas = [data(s, REPLICA) for s in others]
-    clusters = [data(s, CLUSTER) for s in others]
+    replicas = [data(s, TABLE_REPLICA) for s in others]
+    clusters = [data(s, DB_CLUSTER) for s in others]
 
     assert len(replicas) == len(clusters) == 4
     assert {r.inputs["globalTableArn"] for r in replicas} == {table_arn}
     assert {c.inputs["globalClusterIdentifier"] for c in clusters} == {global_id}
     assert len({c.region for c in clusters}) == 4
-    assert len(on_bucket(stack, REPLICATION, data(stack, BUCKET)).inputs["rules"]) == 4
+    assert len(on_bucket(stack, BUCKET_REPLICATION, data(stack, BUCKET)).inputs["rules"]) == 4
 
 
 def test_eventbridge_may_encrypt_into_queues_with_the_region_key_for_this_account_only(
@@ -636,14 +620,14 @@ def test_eventbridge_may_encrypt_into_queues_with_the_region_key_for_this_accoun
 ) -> None:
     # Given the region keys that encrypt the SQS targets and dead-letter queues of the rules
     for stack in example_deployment.stacks.values():
-        (key,) = stack.of_type("aws:kms/key:Key")
-        statements = json.loads(key.inputs["policy"])["Statement"]
+        (key,) = stack.of_type(KMS_KEY)
+        granted = statements(key)
 
         # Then EventBridge may generate data keys, but only for this account's resources
-        service = [s for s in statements if "Service" in s.get("Principal", {})]
+        service = [s for s in granted if "Service" in s.get("Principal", {})]
         assert len(service) == 1
         assert "events.amazonaws.com" in service[0]["Principal"]["Service"]
         assert "kms:GenerateDataKey" in service[0]["Action"]
         assert service[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
         # And the account keeps administering the key through IAM
-        assert any(s["Principal"].get("AWS", "").endswith(":root") for s in statements)
+        assert any(s["Principal"].get("AWS", "").endswith(":root") for s in granted)

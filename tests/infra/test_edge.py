@@ -7,7 +7,6 @@ certificate lives in us-east-1) each have a test here. The stacks run the edge o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,33 @@ from ops.simulate import (
 from ops.stackfiles import read_stack_files
 from tests.infra.conftest import Simulate
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
+from tests.support.plan import (
+    API_DOMAIN_NAME,
+    API_GATEWAY_ACCOUNT,
+    API_INTEGRATION,
+    API_ROUTE,
+    API_STAGE,
+    CERTIFICATE,
+    CERTIFICATE_VALIDATION,
+    DISTRIBUTION,
+    DNS_RECORD,
+    EVENT_SOURCE_MAPPING,
+    GRAPHQL_API,
+    GRAPHQL_API_KEY,
+    HEALTH_CHECK,
+    QUEUE,
+    SECRET,
+    SECRET_VERSION,
+    TABLE,
+    WEB_ACL,
+    api_of,
+    as_list,
+    function_running,
+    one_with,
+    resources_of,
+    role_statements,
+    with_inputs,
+)
 
 EDGE_PROGRAM = Path(__file__).resolve().parent / "edge_program.py"
 DOMAIN = {
@@ -39,23 +65,6 @@ DOMAIN = {
     "publicHostname": "shop.example.com",
 }
 LEGACY = "legacy.example.com"
-
-API = "aws:apigatewayv2/api:Api"
-ROUTE = "aws:apigatewayv2/route:Route"
-STAGE = "aws:apigatewayv2/stage:Stage"
-GRAPHQL = "aws:appsync/graphQLApi:GraphQLApi"
-API_KEY = "aws:appsync/apiKey:ApiKey"
-RECORD = "aws:route53/record:Record"
-HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
-CERTIFICATE = "aws:acm/certificate:Certificate"
-CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-FUNCTION = "aws:lambda/function:Function"
-POLICY = "aws:iam/rolePolicy:RolePolicy"
-MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
-QUEUE = "aws:sqs/queue:Queue"
-SECRET = "aws:secretsmanager/secret:Secret"
 
 EDGE_OUTPUTS = ("httpApiUrl", "internalWriteUrl", "websocketUrl", "graphqlUrl", "healthCheckId")
 
@@ -85,31 +94,7 @@ def with_domain(tmp_path_factory: pytest.TempPathFactory) -> DeploymentResult:
 
 
 def routes(stack: StackResult) -> dict[str, Resource]:
-    return {r.inputs["routeKey"]: r for r in stack.of_type(ROUTE)}
-
-
-def function(stack: StackResult, handler: str) -> Resource:
-    (found,) = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == handler]
-    return found
-
-
-def policy_of(stack: StackResult, fn: Resource) -> dict[str, Any]:
-    (policy,) = [p for p in stack.of_type(POLICY) if p.parent == fn.parent]
-    document: dict[str, Any] = json.loads(policy.inputs["policy"])
-    return document
-
-
-def resources_in(document: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-    for statement in document["Statement"]:
-        resource = statement["Resource"]
-        found.extend(resource if isinstance(resource, list) else [resource])
-    return found
-
-
-def api_of(stack: StackResult, protocol: str) -> Resource:
-    (api,) = [a for a in stack.of_type(API) if a.inputs["protocolType"] == protocol]
-    return api
+    return {r.inputs["routeKey"]: r for r in stack.of_type(API_ROUTE)}
 
 
 def distribution(stack: StackResult) -> Resource:
@@ -131,7 +116,7 @@ def test_every_stack_has_an_http_api_a_websocket_api_and_an_appsync_api(
     for stack in examples.stacks.values():
         assert api_of(stack, "HTTP")
         assert api_of(stack, "WEBSOCKET")
-        assert stack.one(GRAPHQL)
+        assert stack.one(GRAPHQL_API)
 
 
 def test_every_stack_exports_the_same_edge_outputs_with_no_health_check_without_a_domain(
@@ -149,7 +134,7 @@ def test_without_a_domain_there_is_no_certificate_record_or_cloudfront(
 ) -> None:
     for stack in examples.stacks.values():
         assert stack.of_type(CERTIFICATE) == []
-        assert stack.of_type(RECORD) == []
+        assert stack.of_type(DNS_RECORD) == []
         assert stack.of_type(DISTRIBUTION) == []
 
 
@@ -181,7 +166,7 @@ def test_the_internal_write_route_requires_iam_and_the_public_ones_do_not(
 
 def test_the_http_stage_is_throttled_and_logs_every_request(examples: DeploymentResult) -> None:
     for stack in examples.stacks.values():
-        (stage,) = [s for s in stack.of_type(STAGE) if s.inputs["name"] == "$default"]
+        stage = one_with(stack, API_STAGE, name="$default")
 
         assert stage.inputs["defaultRouteSettings"]["throttlingRateLimit"] > 0
         assert stage.inputs["defaultRouteSettings"]["throttlingBurstLimit"] > 0
@@ -196,19 +181,19 @@ def test_the_websocket_stage_deploys_without_the_accounts_api_gateway_logging_ro
     for stack in examples.stacks.values():
         # Given the WebSocket API's stage
         websocket = api_of(stack, "WEBSOCKET")
-        (stage,) = [s for s in stack.of_type(STAGE) if s.inputs["apiId"] == websocket.outputs["id"]]
+        stage = one_with(stack, API_STAGE, apiId=websocket.outputs["id"])
 
         # Then it asks for no logging, which would need the account-wide API Gateway role
         # ("CloudWatch Logs role ARN must be set in account settings")
         assert not stage.inputs.get("accessLogSettings")
         assert not (stage.inputs.get("defaultRouteSettings") or {}).get("loggingLevel")
         # And the stack does not take over that account-wide setting either
-        assert not stack.of_type("aws:apigateway/account:Account")
+        assert not stack.of_type(API_GATEWAY_ACCOUNT)
 
 
 def test_throttling_and_cors_come_from_config(with_domain: DeploymentResult) -> None:
     for stack in with_domain.stacks.values():
-        (stage,) = [s for s in stack.of_type(STAGE) if s.inputs["name"] == "$default"]
+        stage = one_with(stack, API_STAGE, name="$default")
         http = api_of(stack, "HTTP")
 
         assert stage.inputs["defaultRouteSettings"]["throttlingRateLimit"] == 42
@@ -223,9 +208,13 @@ def test_without_cors_origins_the_api_sends_no_cors_headers(examples: Deployment
 def test_the_read_function_reads_only_its_own_regions_table(examples: DeploymentResult) -> None:
     # ARCHITECTURE.md section 3: one GET to the local replica, no cross-region call.
     for stack in examples.stacks.values():
-        read = function(stack, "functions.read_api.handler.handler")
+        read = function_running(stack, "functions.read_api.handler.handler")
         variables = read.inputs["environment"]["variables"]
-        tables = [r for r in resources_in(policy_of(stack, read)) if ":dynamodb:" in r]
+        tables = [
+            r
+            for r in resources_of(role_statements(stack, read.inputs["role"]))
+            if ":dynamodb:" in r
+        ]
 
         assert variables["TABLE_NAME"] == stack.outputs["tableName"]
         assert not any("TABLE" in k for k in variables if k != "TABLE_NAME")
@@ -239,8 +228,8 @@ def test_every_region_keeps_its_own_copy_of_the_page_token_key(
     # A token issued in one region must verify in another, without a cross-region read.
     for stack in examples.stacks.values():
         secret = stack.one(SECRET)
-        version = stack.one("aws:secretsmanager/secretVersion:SecretVersion")
-        read = function(stack, "functions.read_api.handler.handler")
+        version = stack.one(SECRET_VERSION)
+        read = function_running(stack, "functions.read_api.handler.handler")
         arn = read.inputs["environment"]["variables"]["PAGE_TOKEN_SECRET_ARN"]
 
         assert secret.region == stack.region
@@ -252,7 +241,7 @@ def test_the_notifier_reads_its_own_stream_with_partial_failures_and_a_dead_lett
     examples: DeploymentResult,
 ) -> None:
     for stack in examples.stacks.values():
-        mapping = stack.one(MAPPING)
+        mapping = stack.one(EVENT_SOURCE_MAPPING)
         dlq_arn = mapping.inputs["destinationConfig"]["onFailure"]["destinationArn"]
         (dlq,) = [q for q in stack.of_type(QUEUE) if q.outputs["arn"] == dlq_arn]
 
@@ -268,25 +257,27 @@ def test_the_websocket_api_has_its_routes_and_a_stage(examples: DeploymentResult
         websocket = api_of(stack, "WEBSOCKET")
         keys = {
             r.inputs["routeKey"]
-            for r in stack.of_type(ROUTE)
+            for r in stack.of_type(API_ROUTE)
             if r.inputs["apiId"] == websocket.outputs["id"]
         }
 
         assert {"$connect", "$disconnect", "subscribe"} <= keys
-        assert [s for s in stack.of_type(STAGE) if s.inputs["apiId"] == websocket.outputs["id"]]
+        assert with_inputs(stack, API_STAGE, apiId=websocket.outputs["id"])
 
 
 def test_the_notifier_may_publish_only_the_iam_mutation_of_its_own_appsync_api(
     examples: DeploymentResult,
 ) -> None:
     for stack in examples.stacks.values():
-        notifier = function(stack, "functions.notifier.handler.handler")
+        notifier = function_running(stack, "functions.notifier.handler.handler")
         graphql = [
-            s for s in policy_of(stack, notifier)["Statement"] if s["Action"] == "appsync:GraphQL"
+            s
+            for s in role_statements(stack, notifier.inputs["role"])
+            if s["Action"] == "appsync:GraphQL"
         ]
 
         assert [s["Resource"] for s in graphql] == [
-            f"{stack.one(GRAPHQL).outputs['arn']}/types/Mutation/fields/publishOrderUpdate"
+            f"{stack.one(GRAPHQL_API).outputs['arn']}/types/Mutation/fields/publishOrderUpdate"
         ]
         assert (
             notifier.inputs["environment"]["variables"]["GRAPHQL_URL"]
@@ -298,7 +289,7 @@ def test_appsync_serves_the_functions_schema_with_api_key_and_iam(
     examples: DeploymentResult,
 ) -> None:
     for stack in examples.stacks.values():
-        api = stack.one(GRAPHQL)
+        api = stack.one(GRAPHQL_API)
         providers = {
             p["authenticationType"] for p in api.inputs["additionalAuthenticationProviders"]
         }
@@ -317,15 +308,15 @@ def test_iam_auth_from_config_makes_iam_the_default_and_issues_no_api_key(
     deployment = simulate_edge(tmp_path, generated_configs(1, edge={"graphqlAuth": "iam"}))
     stack = deployment.stacks["primary"]
 
-    assert stack.one(GRAPHQL).inputs["authenticationType"] == "AWS_IAM"
-    assert stack.of_type(API_KEY) == []
+    assert stack.one(GRAPHQL_API).inputs["authenticationType"] == "AWS_IAM"
+    assert stack.of_type(GRAPHQL_API_KEY) == []
 
 
 # --- With a domain -------------------------------------------------------------------------
 
 
 def latency_records(stack: StackResult) -> list[Resource]:
-    return [r for r in stack.of_type(RECORD) if r.inputs.get("latencyRoutingPolicies")]
+    return [r for r in stack.of_type(DNS_RECORD) if r.inputs.get("latencyRoutingPolicies")]
 
 
 def test_each_region_has_exactly_one_latency_record_of_its_own_with_a_health_check(
@@ -353,13 +344,9 @@ def test_the_shared_certificate_validation_record_outlives_the_destroy_of_any_on
     names = set()
     for stack in with_domain.stacks.values():
         # Given the validation record of the region's API certificate
-        (certificate,) = [
-            c for c in stack.of_type(CERTIFICATE) if c.inputs["domainName"] == DOMAIN["apiHostname"]
-        ]
+        certificate = one_with(stack, CERTIFICATE, domainName=DOMAIN["apiHostname"])
         (option,) = certificate.outputs["domainValidationOptions"]
-        (record,) = [
-            r for r in stack.of_type(RECORD) if r.inputs["name"] == option["resourceRecordName"]
-        ]
+        record = one_with(stack, DNS_RECORD, name=option["resourceRecordName"])
         names.add(record.inputs["name"])
 
         # Then every stack may write it, and destroying a stack leaves it for the others,
@@ -384,11 +371,9 @@ def test_the_latency_record_aliases_the_regional_custom_domain(
 ) -> None:
     for stack in with_domain.stacks.values():
         (record,) = latency_records(stack)
-        domain = stack.one("aws:apigatewayv2/domainName:DomainName")
+        domain = stack.one(API_DOMAIN_NAME)
         configuration = domain.outputs["domainNameConfiguration"]
-        (certificate,) = [
-            c for c in stack.of_type(CERTIFICATE) if c.inputs["domainName"] == DOMAIN["apiHostname"]
-        ]
+        certificate = one_with(stack, CERTIFICATE, domainName=DOMAIN["apiHostname"])
 
         assert record.inputs["aliases"][0]["name"] == configuration["targetDomainName"]
         assert configuration["endpointType"] == "REGIONAL"
@@ -475,7 +460,7 @@ def test_without_a_legacy_origin_every_path_goes_to_the_api(tmp_path: Path) -> N
 def test_the_public_hostname_aliases_the_distribution(with_domain: DeploymentResult) -> None:
     primary = with_domain.stacks["primary"]
     dist = distribution(primary)
-    aliases = [r for r in primary.of_type(RECORD) if r.inputs["name"] == DOMAIN["publicHostname"]]
+    aliases = with_inputs(primary, DNS_RECORD, name=DOMAIN["publicHostname"])
 
     assert dist.inputs["aliases"] == [DOMAIN["publicHostname"]]
     assert {r.inputs["type"] for r in aliases} == {"A", "AAAA"}
@@ -489,8 +474,12 @@ def test_the_real_stacks_export_the_edge_and_read_their_own_regions_table(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        read = function(stack, "functions.read_api.handler.handler")
-        tables = [r for r in resources_in(policy_of(stack, read)) if ":dynamodb:" in r]
+        read = function_running(stack, "functions.read_api.handler.handler")
+        tables = [
+            r
+            for r in resources_of(role_statements(stack, read.inputs["role"]))
+            if ":dynamodb:" in r
+        ]
 
         assert set(EDGE_OUTPUTS) <= set(stack.outputs)
         assert read.inputs["environment"]["variables"]["TABLE_NAME"] == stack.outputs["tableName"]
@@ -502,9 +491,7 @@ def test_the_real_stacks_route_writes_to_the_orchestrators_write_function(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        integrations = {
-            i.outputs["id"]: i for i in stack.of_type("aws:apigatewayv2/integration:Integration")
-        }
+        integrations = {i.outputs["id"]: i for i in stack.of_type(API_INTEGRATION)}
         for key in ("POST /orders", INTERNAL_WRITE_ROUTE):
             target = routes(stack)[key].inputs["target"].removeprefix("integrations/")
 
@@ -517,10 +504,8 @@ def test_the_notifier_reads_the_stream_of_its_own_regions_replica(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        notifier = function(stack, "functions.notifier.handler.handler")
-        (mapping,) = [
-            m for m in stack.of_type(MAPPING) if m.inputs["functionName"] == notifier.outputs["arn"]
-        ]
+        notifier = function_running(stack, "functions.notifier.handler.handler")
+        mapping = one_with(stack, EVENT_SOURCE_MAPPING, functionName=notifier.outputs["arn"])
 
         assert mapping.inputs["eventSourceArn"] == stack.outputs["tableStreamArn"]
 
@@ -532,16 +517,16 @@ def test_the_notifier_records_its_pushes_in_its_own_regions_idempotency_table_on
     tables = {
         name: next(
             t
-            for t in stack.of_type("aws:dynamodb/table:Table")
+            for t in stack.of_type(TABLE)
             if t.outputs["name"] == stack.outputs["idempotencyTableName"]
         ).outputs["arn"]
         for name, stack in example_deployment.stacks.items()
     }
     for name, stack in example_deployment.stacks.items():
         # When the notifier's environment and policy are read
-        notifier = function(stack, "functions.notifier.handler.handler")
+        notifier = function_running(stack, "functions.notifier.handler.handler")
         variables = notifier.inputs["environment"]["variables"]
-        statements = policy_of(stack, notifier)["Statement"]
+        statements = role_statements(stack, notifier.inputs["role"])
 
         # Then it is told its own region's table
         assert variables["IDEMPOTENCY_TABLE_NAME"] == stack.outputs["idempotencyTableName"]
@@ -549,11 +534,11 @@ def test_the_notifier_records_its_pushes_in_its_own_regions_idempotency_table_on
         reachable = {
             resource
             for statement in statements
-            for resource in resources_in({"Statement": [statement]})
+            for resource in as_list(statement["Resource"])
             if resource in tables.values()
         }
         assert reachable == {tables[name]}
-        (grant,) = [s for s in statements if tables[name] in resources_in({"Statement": [s]})]
+        (grant,) = [s for s in statements if tables[name] in as_list(s["Resource"])]
         assert sorted(grant["Action"]) == [
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
@@ -569,8 +554,8 @@ def test_every_edge_function_policy_has_unique_statement_ids(
     # and the write path's statements.
     for stack in example_deployment.stacks.values():
         for handler in ("read_api", "health", "websocket", "notifier", "graphql"):
-            fn = function(stack, f"functions.{handler}.handler.handler")
-            sids = [s["Sid"] for s in policy_of(stack, fn)["Statement"] if "Sid" in s]
+            fn = function_running(stack, f"functions.{handler}.handler.handler")
+            sids = [s["Sid"] for s in role_statements(stack, fn.inputs["role"]) if "Sid" in s]
 
             assert len(sids) == len(set(sids)), (stack.stack, handler, sids)
 

@@ -12,39 +12,40 @@ from typing import Any
 from ops.simulate import DeploymentResult, Resource, StackResult
 from tests.infra.conftest import Simulate
 from tests.support.deployments import generated_configs
-
-PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment"
-ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"
-TGW = "aws:ec2transitgateway/transitGateway:TransitGateway"
-TGW_ROUTE = "aws:ec2transitgateway/route:Route"
-TGW_ASSOCIATION = "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
-TGW_PROPAGATION = "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
-VPC_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
-VPC_ROUTE = "aws:ec2/route:Route"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+from tests.support.plan import (
+    CUSTOMER_GATEWAY,
+    DX_GATEWAY_ASSOCIATION,
+    INGRESS_RULE,
+    SECURITY_GROUP,
+    TGW_ASSOCIATION,
+    TGW_PEERING,
+    TGW_PEERING_ACCEPTER,
+    TGW_PROPAGATION,
+    TGW_ROUTE,
+    TGW_VPC_ATTACHMENT,
+    TRANSIT_GATEWAY,
+    VPC,
+    VPC_ENDPOINT,
+    VPC_ROUTE,
+    VPN_CONNECTION,
+    one_with,
+    output_values,
+    with_inputs,
+)
 
 
 def peerings(deployment: DeploymentResult) -> list[tuple[StackResult, Resource]]:
-    return [(s, p) for s in deployment.stacks.values() for p in s.of_type(PEERING)]
+    return [(s, p) for s in deployment.stacks.values() for p in s.of_type(TGW_PEERING)]
 
 
 def accepter_of(stack: StackResult, peering: Resource) -> Resource:
-    found = [
-        a
-        for a in stack.of_type(ACCEPTER)
-        if a.inputs["transitGatewayAttachmentId"] == peering.outputs["id"]
-    ]
-    assert len(found) == 1
-    return found[0]
+    """The accepter of a peering attachment, which the same stack makes in the peer region."""
+    return one_with(stack, TGW_PEERING_ACCEPTER, transitGatewayAttachmentId=peering.outputs["id"])
 
 
 def over(stack: StackResult, peering: Resource, type_: str) -> list[Resource]:
     """Resources of a type that use one peering attachment."""
-    return [
-        r
-        for r in stack.of_type(type_)
-        if r.inputs.get("transitGatewayAttachmentId") == peering.outputs["id"]
-    ]
+    return with_inputs(stack, type_, transitGatewayAttachmentId=peering.outputs["id"])
 
 
 def stack_of_tgw(deployment: DeploymentResult, tgw_id: str) -> str:
@@ -109,7 +110,7 @@ def test_transit_gateways_never_auto_associate_or_propagate(
 ) -> None:
     # docs/pitfalls.md item 12: an accepter auto-associated with a default table fails.
     for stack in example_deployment.stacks.values():
-        tgw = stack.one(TGW)
+        tgw = stack.one(TRANSIT_GATEWAY)
 
         assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
         assert tgw.inputs["defaultRouteTablePropagation"] == "disable"
@@ -118,7 +119,10 @@ def test_transit_gateways_never_auto_associate_or_propagate(
 def test_every_region_has_its_own_transit_gateway_asn(
     five_region_deployment: DeploymentResult,
 ) -> None:
-    asns = [s.one(TGW).inputs["amazonSideAsn"] for s in five_region_deployment.stacks.values()]
+    asns = [
+        s.one(TRANSIT_GATEWAY).inputs["amazonSideAsn"]
+        for s in five_region_deployment.stacks.values()
+    ]
 
     assert len(set(asns)) == len(asns)
 
@@ -126,7 +130,7 @@ def test_every_region_has_its_own_transit_gateway_asn(
 def test_the_nat_strategy_and_zone_count_are_explicit(example_deployment: DeploymentResult) -> None:
     # docs/pitfalls.md item 19: awsx defaults to three AZs with a NAT gateway in each.
     for stack in example_deployment.stacks.values():
-        vpc = stack.one("awsx:ec2:Vpc")
+        vpc = stack.one(VPC)
 
         assert vpc.inputs["natGateways"] == {"strategy": "Single"}
         assert vpc.inputs["numberOfAvailabilityZones"] == 2
@@ -134,7 +138,7 @@ def test_the_nat_strategy_and_zone_count_are_explicit(example_deployment: Deploy
 
 def test_nat_per_az_is_available_from_config(simulate: Simulate) -> None:
     deployment = simulate(generated_configs(1, natGateways="perAz", availabilityZones=3))
-    vpc = deployment.stacks["primary"].one("awsx:ec2:Vpc")
+    vpc = deployment.stacks["primary"].one(VPC)
 
     assert vpc.inputs["natGateways"] == {"strategy": "OnePerAz"}
     assert vpc.inputs["numberOfAvailabilityZones"] == 3
@@ -146,7 +150,7 @@ def test_the_cidrs_of_all_stacks_are_pairwise_disjoint(
     # docs/pitfalls.md item 13: overlapping CIDRs make peering useless (the plan rejects them; see
     # tests/unit/test_settings.py); here, what the example stacks really deploy.
     cidrs = [
-        ipaddress.ip_network(s.one("awsx:ec2:Vpc").inputs["cidrBlock"])
+        ipaddress.ip_network(s.one(VPC).inputs["cidrBlock"])
         for s in example_deployment.stacks.values()
     ]
 
@@ -228,11 +232,11 @@ def _on_prem(simulate: Simulate, **link: Any) -> StackResult:
 def _on_prem_attachments(stack: StackResult) -> dict[str, str]:
     """The on-premises attachments of a stack's Transit Gateway, by link: vpn, dx."""
     found = {}
-    for vpn in stack.of_type("aws:ec2/vpnConnection:VpnConnection"):
+    for vpn in stack.of_type(VPN_CONNECTION):
         found["vpn"] = vpn.outputs["transitGatewayAttachmentId"]
-    dx_gateways = stack.of_type("aws:directconnect/gatewayAssociation:GatewayAssociation")
-    vpc_attachments = {a.outputs["id"] for a in stack.of_type(VPC_ATTACHMENT)}
-    peerings = {a.outputs["id"] for a in stack.of_type(PEERING)}
+    dx_gateways = stack.of_type(DX_GATEWAY_ASSOCIATION)
+    vpc_attachments = output_values(stack, TGW_VPC_ATTACHMENT)
+    peerings = output_values(stack, TGW_PEERING)
     if dx_gateways:
         (found["dx"],) = (
             {a.inputs["transitGatewayAttachmentId"] for a in stack.of_type(TGW_ASSOCIATION)}
@@ -259,8 +263,8 @@ def test_on_prem_vpn_learns_the_on_prem_networks_by_bgp(simulate: Simulate) -> N
     primary = _on_prem(simulate, vpn=VPN)
 
     # Then the customer gateway speaks BGP, and the VPN is a dynamic one
-    gateway = primary.one("aws:ec2/customerGateway:CustomerGateway")
-    vpn = primary.one("aws:ec2/vpnConnection:VpnConnection")
+    gateway = primary.one(CUSTOMER_GATEWAY)
+    vpn = primary.one(VPN_CONNECTION)
     assert gateway.inputs["ipAddress"] == "203.0.113.10"
     assert gateway.inputs["bgpAsn"] == "65010"
     assert vpn.inputs["transitGatewayId"] == primary.outputs["transitGatewayId"]
@@ -283,7 +287,7 @@ def test_on_prem_direct_connect_associates_the_gateway_and_learns_routes_by_bgp(
 ) -> None:
     primary = _on_prem(simulate, directConnectGatewayId="dxgw-123")
 
-    association = primary.one("aws:directconnect/gatewayAssociation:GatewayAssociation")
+    association = primary.one(DX_GATEWAY_ASSOCIATION)
     assert association.inputs["dxGatewayId"] == "dxgw-123"
     assert association.inputs["associatedGatewayId"] == primary.outputs["transitGatewayId"]
     _learns_on_prem_routes_by_bgp(primary, _on_prem_attachments(primary)["dx"])
@@ -312,9 +316,9 @@ def test_without_on_prem_there_is_no_vpn_or_direct_connect(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        assert not stack.of_type("aws:ec2/customerGateway:CustomerGateway")
-        assert not stack.of_type("aws:ec2/vpnConnection:VpnConnection")
-        assert not stack.of_type("aws:directconnect/gatewayAssociation:GatewayAssociation")
+        assert not stack.of_type(CUSTOMER_GATEWAY)
+        assert not stack.of_type(VPN_CONNECTION)
+        assert not stack.of_type(DX_GATEWAY_ASSOCIATION)
 
 
 def test_the_database_admits_postgres_only_from_the_lambda_group(
@@ -336,7 +340,7 @@ def test_no_security_group_admits_the_world(example_deployment: DeploymentResult
             for rule in group.inputs.get("ingress", []):
                 assert "0.0.0.0/0" not in rule.get("cidrBlocks", [])
                 assert "::/0" not in rule.get("ipv6CidrBlocks", [])
-        for rule in stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        for rule in stack.of_type(INGRESS_RULE):
             assert rule.inputs.get("cidrIpv4") != "0.0.0.0/0"
 
 
@@ -344,9 +348,7 @@ def test_gateway_endpoints_serve_dynamodb_and_s3_on_every_private_route_table(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        endpoints = {
-            e.inputs["serviceName"]: e for e in stack.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
-        }
+        endpoints = {e.inputs["serviceName"]: e for e in stack.of_type(VPC_ENDPOINT)}
 
         for service in ("dynamodb", "s3"):
             endpoint = endpoints[f"com.amazonaws.{stack.region}.{service}"]

@@ -16,13 +16,22 @@ from ops.simulate import DeploymentResult, StackResult, simulate_deployment
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import generated_configs, write_stack_files
 from tests.support.lambda_context import lambda_context
+from tests.support.plan import (
+    ALARM,
+    API,
+    CANARY,
+    COMPOSITE_ALARM,
+    DASHBOARD,
+    EVENT_RULE,
+    FUNCTION,
+    GRAPHQL_API,
+    HEALTH_CHECK,
+    QUEUE,
+    TOPIC,
+    one_with,
+    output_values,
+)
 from tests.support.telemetry import emf_metrics
-
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
-
-def ids(stack: StackResult, type_: str, key: str = "id") -> set[str]:
-    return {str(r.outputs.get(key)) for r in stack.of_type(type_)}
 
 
 def known_values(stack: StackResult, deployment: DeploymentResult) -> dict[str, set[str]]:
@@ -32,22 +41,22 @@ def known_values(stack: StackResult, deployment: DeploymentResult) -> dict[str, 
         str(s.outputs["lakeBucketName"]) for n, s in deployment.stacks.items() if n != stack.stack
     }
     return {
-        "FunctionName": ids(stack, "aws:lambda/function:Function", "name"),
-        "QueueName": ids(stack, "aws:sqs/queue:Queue", "name"),
-        "ApiId": ids(stack, "aws:apigatewayv2/api:Api"),
-        "GraphQLAPIId": ids(stack, "aws:appsync/graphQLApi:GraphQLApi"),
+        "FunctionName": output_values(stack, FUNCTION, "name"),
+        "QueueName": output_values(stack, QUEUE, "name"),
+        "ApiId": output_values(stack, API),
+        "GraphQLAPIId": output_values(stack, GRAPHQL_API),
         "StateMachineArn": {str(stack.outputs["stateMachineArn"])},
         "TableName": {str(stack.outputs["tableName"])},
         "ReceivingRegion": peers,
         "DBClusterIdentifier": {str(stack.outputs["dbClusterArn"]).split(":")[-1]},
         "EventBusName": {str(stack.outputs["eventBusName"])},
-        "RuleName": ids(stack, "aws:cloudwatch/eventRule:EventRule", "name"),
+        "RuleName": output_values(stack, EVENT_RULE, "name"),
         "SourceBucket": {str(stack.outputs["lakeBucketName"])},
         "DestinationBucket": replica_buckets,
         "RuleId": {f"to-{n}" for n in deployment.stacks if n != stack.stack},
         # The business metrics' one dimension names the service the functions emit them as.
         "service": {business_metrics.SERVICE},
-        "CanaryName": ids(stack, "aws:synthetics/canary:Canary", "name"),
+        "CanaryName": output_values(stack, CANARY, "name"),
     }
 
 
@@ -89,16 +98,17 @@ def test_region_unhealthy_is_one_alarm_over_what_users_feel(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in example_deployment.stacks.values():
-        (composite,) = stack.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+        (composite,) = stack.of_type(COMPOSITE_ALARM)
         names = {a.inputs.get("name") for a in stack.of_type(ALARM)}
         referenced = {part.split('"')[1] for part in composite.inputs["alarmRule"].split(" OR ")}
         assert referenced <= names
         assert {n.rsplit("-", 1)[-1] for n in referenced} == {"5xx", "p99"}
-        topic = stack.one("aws:sns/topic:Topic").outputs["arn"]
+        topic = stack.one(TOPIC).outputs["arn"]
         assert composite.inputs["alarmActions"] == [topic] == composite.inputs["okActions"]
 
 
 def dashboard_metrics(body: dict[str, Any]) -> list[list[Any]]:
+    """Every metric line of every widget of a dashboard's body."""
     return [m for w in body["widgets"] for m in w["properties"]["metrics"]]
 
 
@@ -107,7 +117,7 @@ def test_every_dashboard_reads_documented_metrics_of_resources_it_knows(
 ) -> None:
     for stack in example_deployment.stacks.values():
         values = known_values(stack, example_deployment)
-        dashboards = stack.of_type("aws:cloudwatch/dashboard:Dashboard")
+        dashboards = stack.of_type(DASHBOARD)
         assert len(dashboards) == (2 if stack.role == "home" else 1)
         for dashboard in dashboards:
             body = json.loads(dashboard.inputs["dashboardBody"])
@@ -126,9 +136,7 @@ def test_every_dashboard_reads_documented_metrics_of_resources_it_knows(
 def regional_dashboard(stack: StackResult) -> dict[str, Any]:
     """The body of the stack's own dashboard (not the home stack's across regions)."""
     (own,) = [
-        d
-        for d in stack.of_type("aws:cloudwatch/dashboard:Dashboard")
-        if not d.inputs["dashboardName"].endswith("all-regions")
+        d for d in stack.of_type(DASHBOARD) if not d.inputs["dashboardName"].endswith("all-regions")
     ]
     return dict(json.loads(own.inputs["dashboardBody"]))
 
@@ -141,15 +149,13 @@ def test_each_regions_dashboard_shows_every_dead_letter_queue_and_canary_of_its_
         shown = {(m[1], m[3]) for m in lines}
         # Then every queue that holds dead letters is on it, and every canary
         dead_letter_queues = {
-            q.inputs["name"]
-            for q in stack.of_type("aws:sqs/queue:Queue")
-            if q.inputs["name"].endswith("-dlq")
+            q.inputs["name"] for q in stack.of_type(QUEUE) if q.inputs["name"].endswith("-dlq")
         }
         assert len(dead_letter_queues) >= 4
         assert {n for m, n in shown if m == "ApproximateNumberOfMessagesVisible"} == (
             dead_letter_queues
         )
-        canaries = ids(stack, "aws:synthetics/canary:Canary", "name")
+        canaries = output_values(stack, CANARY, "name")
         assert len(canaries) == 2
         assert {n for m, n in shown if m == "SuccessPercent"} == canaries
 
@@ -157,9 +163,7 @@ def test_each_regions_dashboard_shows_every_dead_letter_queue_and_canary_of_its_
 def test_the_home_dashboard_shows_every_region(example_deployment: DeploymentResult) -> None:
     home = example_deployment.stacks["primary"]
     (everywhere,) = [
-        d
-        for d in home.of_type("aws:cloudwatch/dashboard:Dashboard")
-        if d.inputs["dashboardName"].endswith("all-regions")
+        d for d in home.of_type(DASHBOARD) if d.inputs["dashboardName"].endswith("all-regions")
     ]
     body = json.loads(everywhere.inputs["dashboardBody"])
     assert {w["properties"]["region"] for w in body["widgets"]} == {
@@ -181,14 +185,14 @@ def test_each_regions_health_check_pages_from_us_east_1_where_route_53_publishes
     deployment = simulate_deployment(read_stack_files(directory))
 
     for stack in deployment.stacks.values():
-        (check,) = stack.of_type("aws:route53/healthCheck:HealthCheck")
-        (alarm,) = [a for a in stack.of_type(ALARM) if a.inputs["namespace"] == "AWS/Route53"]
+        (check,) = stack.of_type(HEALTH_CHECK)
+        alarm = one_with(stack, ALARM, namespace="AWS/Route53")
         # Then the alarm watches this region's check, in us-east-1, and notifies a topic there
         assert alarm.inputs["dimensions"] == {"HealthCheckId": check.outputs["id"]}
         assert alarm.region == "us-east-1"
         (topic_arn,) = alarm.inputs["alarmActions"]
         assert topic_arn.split(":")[3] == "us-east-1"
-        assert topic_arn in {t.outputs["arn"] for t in stack.of_type("aws:sns/topic:Topic")}
+        assert topic_arn in output_values(stack, TOPIC, "arn")
         # And the region's dashboard shows the check, read in us-east-1
         (widget,) = [
             w
@@ -245,12 +249,7 @@ def test_each_regions_dashboard_reads_exactly_the_business_metrics_the_functions
         "ForwardLatency",
     }
     for stack in example_deployment.stacks.values():
-        (regional,) = [
-            d
-            for d in stack.of_type("aws:cloudwatch/dashboard:Dashboard")
-            if not d.inputs["dashboardName"].endswith("all-regions")
-        ]
-        body = json.loads(regional.inputs["dashboardBody"])
+        body = regional_dashboard(stack)
         # Then the region's dashboard reads exactly those, with the same dimensions
         assert business_lines(body) == emitted, stack.stack
         titles = {w["properties"]["title"] for w in body["widgets"]}

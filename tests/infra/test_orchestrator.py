@@ -21,25 +21,32 @@ from functions.orders.events import EVENT_SOURCE, ORDER_REQUESTED
 from ops.simulate import DeploymentResult, Resource, StackResult
 from tests.infra.conftest import Simulate, SimulateOne
 from tests.support.deployments import generated_configs
-
-STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
-BUS = "aws:cloudwatch/eventBus:EventBus"
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-ARCHIVE = "aws:cloudwatch/eventArchive:EventArchive"
-QUEUE = "aws:sqs/queue:Queue"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-FUNCTION = "aws:lambda/function:Function"
-SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
-INVOCATION = "aws:lambda/invocation:Invocation"
-PERMISSION = "aws:lambda/permission:Permission"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
-GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
-SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+from tests.support.plan import (
+    ALARM,
+    EVENT_ARCHIVE,
+    EVENT_BUS,
+    EVENT_RULE,
+    EVENT_SOURCE_MAPPING,
+    EVENT_TARGET,
+    FIREHOSE,
+    FUNCTION,
+    GLUE_TABLE,
+    INVOCATION,
+    INVOKE_CONFIG,
+    LAMBDA_PERMISSION,
+    QUEUE,
+    ROLE_POLICY,
+    SECRET_VERSION,
+    STATE_MACHINE,
+    as_list,
+    function_running,
+    one_with,
+    primary,
+    resources_of,
+    role_statements,
+    secondaries,
+    statements,
+)
 
 WRITE_SIDE = ("write_api", "projector", "migrator", "outbox_drain", *saga_function_names())
 # Services that invoke a Lambda function asynchronously (events are queued by Lambda).
@@ -50,24 +57,14 @@ def stacks(deployment: DeploymentResult) -> Iterator[StackResult]:
     yield from deployment.stacks.values()
 
 
-def secondaries(deployment: DeploymentResult) -> list[StackResult]:
-    return [s for s in deployment.stacks.values() if s.role == "member"]
-
-
-def primary(deployment: DeploymentResult) -> StackResult:
-    return next(s for s in deployment.stacks.values() if s.role == "home")
-
-
 def write_side(stack: StackResult) -> tuple[str, ...]:
     """The write-side functions a stack runs: order_intake only where requests arrive."""
     return (*WRITE_SIDE, "order_intake") if stack.role == "home" else WRITE_SIDE
 
 
 def function(stack: StackResult, catalog_name: str) -> Resource:
-    handler = by_name()[catalog_name].handler
-    found = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == handler]
-    assert len(found) == 1, f"{stack.stack}: {len(found)} functions run {handler}"
-    return found[0]
+    """The stack's one function of this catalog name."""
+    return function_running(stack, by_name()[catalog_name].handler)
 
 
 def environment(fn: Resource) -> dict[str, str]:
@@ -77,7 +74,7 @@ def environment(fn: Resource) -> dict[str, str]:
 def rules_matching(stack: StackResult, detail_type: str) -> list[Resource]:
     """Rules whose pattern lets an event of this detail type from the orders source through."""
     found = []
-    for rule in stack.of_type(RULE):
+    for rule in stack.of_type(EVENT_RULE):
         # A schedule has no pattern: it matches no event.
         pattern = json.loads(rule.inputs.get("eventPattern") or "{}")
         if pattern.get("source") != [EVENT_SOURCE]:
@@ -93,7 +90,7 @@ def rules_matching(stack: StackResult, detail_type: str) -> list[Resource]:
 
 
 def targets_of(stack: StackResult, rule: Resource) -> list[Resource]:
-    return [t for t in stack.of_type(TARGET) if t.inputs["rule"] == rule.outputs["name"]]
+    return [t for t in stack.of_type(EVENT_TARGET) if t.inputs["rule"] == rule.outputs["name"]]
 
 
 def resource_with_arn(stack: StackResult, arn: str) -> Resource:
@@ -109,24 +106,11 @@ def resource_with_arn(stack: StackResult, arn: str) -> Resource:
 
 def consumer_of(stack: StackResult, queue_arn: str) -> Resource:
     """The function an event source mapping feeds from this queue."""
-    mappings = [m for m in stack.of_type(SOURCE_MAPPING) if m.inputs["eventSourceArn"] == queue_arn]
+    mappings = [
+        m for m in stack.of_type(EVENT_SOURCE_MAPPING) if m.inputs["eventSourceArn"] == queue_arn
+    ]
     assert len(mappings) == 1
     return resource_with_arn(stack, mappings[0].inputs["functionName"])
-
-
-def statements(policy: Resource) -> list[dict[str, Any]]:
-    document = json.loads(policy.inputs["policy"])
-    found = document["Statement"]
-    return found if isinstance(found, list) else [found]
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def role_policies(stack: StackResult, role_arn: str) -> list[Resource]:
-    role = resource_with_arn(stack, role_arn)
-    return [p for p in stack.of_type(ROLE_POLICY) if p.inputs["role"] == role.outputs["id"]]
 
 
 # -- every stack --------------------------------------------------------------------------
@@ -137,7 +121,7 @@ def test_every_stack_has_a_traced_logged_standard_state_machine_and_a_bus(
 ) -> None:
     for stack in stacks(example_deployment):
         machine = stack.one(STATE_MACHINE)
-        bus = stack.one(BUS)
+        bus = stack.one(EVENT_BUS)
 
         assert machine.inputs["type"] == "STANDARD"
         assert machine.inputs["tracingConfiguration"]["enabled"] is True
@@ -154,9 +138,9 @@ def test_every_stack_has_a_traced_logged_standard_state_machine_and_a_bus(
 
 def test_every_bus_is_archived_for_replay(example_deployment: DeploymentResult) -> None:
     for stack in stacks(example_deployment):
-        archive = stack.one(ARCHIVE)
+        archive = stack.one(EVENT_ARCHIVE)
 
-        assert archive.inputs["eventSourceArn"] == stack.one(BUS).outputs["arn"]
+        assert archive.inputs["eventSourceArn"] == stack.one(EVENT_BUS).outputs["arn"]
         assert archive.inputs["retentionDays"] > 0
 
 
@@ -168,8 +152,8 @@ def test_every_regions_bus_has_one_name_that_names_the_environment(
     deployment = simulate(generated_configs(2, environment=environment))
 
     # When the names of their buses and archives are gathered
-    buses = {s.stack: s.one(BUS).inputs["name"] for s in stacks(deployment)}
-    archives = {s.stack: s.one(ARCHIVE).inputs["name"] for s in stacks(deployment)}
+    buses = {s.stack: s.one(EVENT_BUS).inputs["name"] for s in stacks(deployment)}
+    archives = {s.stack: s.one(EVENT_ARCHIVE).inputs["name"] for s in stacks(deployment)}
 
     # Then every region's bus has the same name, as a global endpoint pairs two buses of the
     # same name (docs/pitfalls.md item 21), and so does every archive
@@ -207,8 +191,7 @@ def test_the_state_machine_role_may_invoke_only_its_own_steps(
         steps = {function(stack, name).outputs["arn"] for name in saga_function_names()}
         invokable = {
             resource
-            for policy in role_policies(stack, machine.inputs["roleArn"])
-            for statement in statements(policy)
+            for statement in role_statements(stack, machine.inputs["roleArn"])
             if "lambda:InvokeFunction" in as_list(statement["Action"])
             for resource in as_list(statement["Resource"])
         }
@@ -404,11 +387,7 @@ def test_secondaries_forward_order_requests_to_the_primary_bus_from_its_outputs(
         # Then its target is the primary's bus, in the primary's region, with a role for it
         assert target.inputs["arn"] == primary_bus
         assert primary_bus != stack.outputs["eventBusArn"]
-        allowed = [
-            statement
-            for policy in role_policies(stack, target.inputs["roleArn"])
-            for statement in statements(policy)
-        ]
+        allowed = role_statements(stack, target.inputs["roleArn"])
         assert allowed == [
             {
                 "Sid": "PutOnPrimaryBus",
@@ -441,8 +420,7 @@ def test_every_region_invokes_its_migrator_which_finds_out_if_it_writes(
         assert env["DB_HOST"] == stack.outputs["dbWriterEndpoint"]
         (describe,) = [
             s
-            for policy in role_policies(stack, migrator.inputs["role"])
-            for s in statements(policy)
+            for s in role_statements(stack, migrator.inputs["role"])
             if s["Sid"] == "FindTheWriter"
         ]
         assert describe["Action"] == ["rds:DescribeGlobalClusters"]
@@ -479,8 +457,8 @@ def test_every_rule_target_has_an_encrypted_watched_dead_letter_queue(
     example_deployment: DeploymentResult,
 ) -> None:
     for stack in stacks(example_deployment):
-        assert stack.of_type(TARGET)
-        for target in stack.of_type(TARGET):
+        assert stack.of_type(EVENT_TARGET)
+        for target in stack.of_type(EVENT_TARGET):
             dlq = target.inputs.get("deadLetterConfig", {}).get("arn")
             assert dlq, f"{stack.stack}: {target.name} has no dead-letter queue"
             dead_letter_queue_is_watched(stack, dlq)
@@ -491,7 +469,7 @@ def test_every_queue_a_function_consumes_redrives_to_a_watched_dead_letter_queue
 ) -> None:
     for stack in stacks(example_deployment):
         sources = [
-            m for m in stack.of_type(SOURCE_MAPPING) if ":sqs:" in m.inputs["eventSourceArn"]
+            m for m in stack.of_type(EVENT_SOURCE_MAPPING) if ":sqs:" in m.inputs["eventSourceArn"]
         ]
         assert sources
         for mapping in sources:
@@ -508,7 +486,7 @@ def test_every_asynchronously_invoked_function_has_a_dead_letter_destination(
     for stack in stacks(example_deployment):
         invoked_async = {
             p.inputs["function"]
-            for p in stack.of_type(PERMISSION)
+            for p in stack.of_type(LAMBDA_PERMISSION)
             if p.inputs.get("principal") in ASYNC_INVOKERS
         }
         # An on-failure destination, or the function's own dead-letter queue, both watched.
@@ -561,13 +539,12 @@ def test_lambda_roles_reach_only_this_regions_resources(
 ) -> None:
     for stack in stacks(example_deployment):
         for name in write_side(stack):
-            for policy in role_policies(stack, function(stack, name).inputs["role"]):
-                for statement in statements(policy):
-                    for resource in as_list(statement["Resource"]):
-                        if resource == "*" or resource.startswith("arn:aws:execute-api:*:"):
-                            continue
-                        region = resource.split(":")[3]
-                        assert region in {"", stack.region}, f"{stack.stack} {name}: {resource}"
+            role = function(stack, name).inputs["role"]
+            for resource in resources_of(role_statements(stack, role)):
+                if resource == "*" or resource.startswith("arn:aws:execute-api:*:"):
+                    continue
+                region = resource.split(":")[3]
+                assert region in {"", stack.region}, f"{stack.stack} {name}: {resource}"
 
 
 def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
@@ -582,8 +559,7 @@ def test_database_functions_connect_as_the_iam_user_of_their_own_cluster(
             env = environment(fn)
             connects = [
                 resource
-                for policy in role_policies(stack, fn.inputs["role"])
-                for statement in statements(policy)
+                for statement in role_statements(stack, fn.inputs["role"])
                 if statement["Action"] == ["rds-db:connect"]
                 for resource in as_list(statement["Resource"])
             ]
@@ -632,11 +608,7 @@ def test_the_migrator_logs_in_as_the_master_user_never_as_the_app_user(
     stack = primary(example_deployment)
     # Given the primary's migrator and what its role allows
     migrator = function(stack, "migrator")
-    allowed = [
-        statement
-        for policy in role_policies(stack, migrator.inputs["role"])
-        for statement in statements(policy)
-    ]
+    allowed = role_statements(stack, migrator.inputs["role"])
     secret = resource_with_arn(stack, stack.outputs["dbSecretArn"])
 
     # Then it is told the master secret, and no IAM database user to connect as
@@ -730,23 +702,20 @@ def test_every_region_drains_its_outbox_every_minute_onto_its_own_bus(
         # Given the rule that invokes the drainer
         [rule] = [
             r
-            for r in stack.of_type(RULE)
+            for r in stack.of_type(EVENT_RULE)
             for t in targets_of(stack, r)
             if t.inputs["arn"] == drainer.outputs["arn"]
         ]
         # Then it is a schedule on the default bus, every minute, and only it may invoke
         assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
         assert not rule.inputs.get("eventBusName")
-        [permission] = [
-            p for p in stack.of_type(PERMISSION) if p.inputs["function"] == drainer.outputs["name"]
-        ]
+        permission = one_with(stack, LAMBDA_PERMISSION, function=drainer.outputs["name"])
         assert permission.inputs["sourceArn"] == rule.outputs["arn"]
         # And the drainer publishes on this region's bus only, which its environment names
         assert environment(drainer)["EVENT_BUS_NAME"] == stack.outputs["eventBusName"]
         [put] = [
             s
-            for policy in role_policies(stack, drainer.inputs["role"])
-            for s in statements(policy)
+            for s in role_statements(stack, drainer.inputs["role"])
             if "events:PutEvents" in as_list(s["Action"])
         ]
         assert put["Resource"] == stack.outputs["eventBusArn"]
@@ -755,6 +724,5 @@ def test_every_region_drains_its_outbox_every_minute_onto_its_own_bus(
         dead_letter_queue_is_watched(stack, dlq)
         assert any(
             "sqs:SendMessage" in as_list(s["Action"]) and s["Resource"] == dlq
-            for policy in role_policies(stack, drainer.inputs["role"])
-            for s in statements(policy)
+            for s in role_statements(stack, drainer.inputs["role"])
         )
