@@ -13,9 +13,19 @@ from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceV
 from ops.simulate import DeploymentResult, StackResult
 from policy.pack import config_for, policies
 from policy.rules import REGISTRY, PackConfig, Resource, violations
+from tests.support.plan import (
+    ALARM,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    DB_CLUSTER,
+    FUNCTION,
+    LOG_GROUP,
+    QUEUE,
+    ROLE_POLICY,
+    SECRET,
+    TABLE,
+)
 
 ENGINE = "16.6"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 def as_rule_resources(stack: StackResult) -> list[Resource]:
@@ -86,50 +96,43 @@ def unscoped_kms(props: dict[str, Any]) -> None:
 
 # rule -> (environment, how to break it, what the message must say)
 BROKEN: dict[str, tuple[str, Mutation, str]] = {
-    "house-tags": ("dev", changed("aws:sqs/queue:Queue", lambda p: p.update(tags={"Name": "x"})),
+    "house-tags": ("dev", changed(QUEUE, lambda p: p.update(tags={"Name": "x"})),
                    "add the tags service, stack, region"),
-    "protected-in-prod": ("prod", unprotected("aws:rds/cluster:Cluster"), "set protect=True"),
-    "log-retention": ("prod", changed("aws:cloudwatch/logGroup:LogGroup",
-                                      lambda p: p.update(retentionInDays=14)), "90 days"),
-    "lambda-runtime": ("dev", changed("aws:lambda/function:Function",
-                                      lambda p: p.update(architectures=["x86_64"])), "arm64"),
-    "iam-least-privilege": ("dev", changed("aws:iam/rolePolicy:RolePolicy", wildcard_policy),
+    "protected-in-prod": ("prod", unprotected(DB_CLUSTER), "set protect=True"),
+    "log-retention": ("prod", changed(LOG_GROUP, lambda p: p.update(retentionInDays=14)),
+                      "90 days"),
+    "lambda-runtime": ("dev", changed(FUNCTION, lambda p: p.update(architectures=["x86_64"])),
+                       "arm64"),
+    "iam-least-privilege": ("dev", changed(ROLE_POLICY, wildcard_policy),
                             "name the actions instead of s3:*"),
-    "kms-through-a-service": ("dev", changed("aws:iam/rolePolicy:RolePolicy", unscoped_kms),
-                              "kms:ViaService"),
-    "secret-recovery-window": ("prod", changed("aws:secretsmanager/secret:Secret",
-                                               lambda p: p.update(recoveryWindowInDays=0)),
+    "kms-through-a-service": ("dev", changed(ROLE_POLICY, unscoped_kms), "kms:ViaService"),
+    "secret-recovery-window": ("prod", changed(SECRET, lambda p: p.update(recoveryWindowInDays=0)),
                                "recoveryWindowInDays 30"),
-    "encrypted-with-a-managed-key": ("dev", changed("aws:sqs/queue:Queue",
-                                                    lambda p: p.pop("kmsMasterKeyId")),
+    "encrypted-with-a-managed-key": ("dev", changed(QUEUE, lambda p: p.pop("kmsMasterKeyId")),
                                      "kmsMasterKeyId"),
-    "encrypted-tables": ("dev", changed("aws:dynamodb/table:Table",
-                                        lambda p: p.pop("serverSideEncryption")),
+    "encrypted-tables": ("dev", changed(TABLE, lambda p: p.pop("serverSideEncryption")),
                          "serverSideEncryption"),
     "aurora-encrypted-with-iam-auth": ("dev", changed(
-        "aws:rds/cluster:Cluster", lambda p: p.update(iamDatabaseAuthenticationEnabled=False)),
+        DB_CLUSTER, lambda p: p.update(iamDatabaseAuthenticationEnabled=False)),
         "iamDatabaseAuthenticationEnabled"),
-    "private-buckets": ("dev", changed("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "private-buckets": ("dev", changed(BUCKET_PUBLIC_ACCESS_BLOCK,
                                        lambda p: p.update(blockPublicPolicy=False)),
                         "blockPublicPolicy"),
-    "prod-deletion-protection": ("prod", changed("aws:dynamodb/table:Table",
+    "prod-deletion-protection": ("prod", changed(TABLE,
                                                  lambda p: p.update(deletionProtectionEnabled=False)),
                                  "deletionProtectionEnabled true"),
-    "prod-backups": ("prod", changed("aws:rds/cluster:Cluster",
-                                     lambda p: p.update(backupRetentionPeriod=1)),
+    "prod-backups": ("prod", changed(DB_CLUSTER, lambda p: p.update(backupRetentionPeriod=1)),
                      "backupRetentionPeriod"),
-    "read-model-pitr": ("dev", changed("aws:dynamodb/table:Table",
+    "read-model-pitr": ("dev", changed(TABLE,
                                        lambda p: p.update(pointInTimeRecovery={"enabled": False}),
                                        "orders-table"), "pointInTimeRecovery"),
-    "region-complete": ("dev", without("aws:dynamodb/table:Table", "orders-table"),
-                        "read model"),
+    "region-complete": ("dev", without(TABLE, "orders-table"), "read model"),
     "every-function-and-queue-alarmed": (
         "dev",
         lambda rs: without(ALARM, "-throttles")(without(ALARM, "-errors")(rs)),
         "Errors alarm",
     ),
-    "one-engine-version": ("dev", changed("aws:rds/cluster:Cluster",
-                                          lambda p: p.update(engineVersion="15.10")),
+    "one-engine-version": ("dev", changed(DB_CLUSTER, lambda p: p.update(engineVersion="15.10")),
                            "16.6 like every region"),
 }  # fmt: skip
 
@@ -172,7 +175,7 @@ def test_the_engine_policies_report_through_pulumi_policy_with_the_stack_config(
     prod_deployment: DeploymentResult,
 ) -> None:
     # Given the prod home stack's cluster, unprotected, and the pack config ops passes for it
-    cluster = prod_deployment.stacks["primary"].one("aws:rds/cluster:Cluster")
+    cluster = prod_deployment.stacks["primary"].one(DB_CLUSTER)
     config = config_for("prod", ENGINE)["protected-in-prod"]
     (policy,) = [p for p in policies() if p.name == "protected-in-prod"]
     reported: list[str] = []

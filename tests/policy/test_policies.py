@@ -9,6 +9,7 @@ by having nothing to look at.
 from __future__ import annotations
 
 from ops.simulate import Resource, StackResult
+from tests.support.plan import ALARM, KMS_KEY, QUEUE, TOPIC
 
 
 def applicable(stack: StackResult, type_: str) -> list[Resource]:
@@ -30,12 +31,10 @@ def test_every_tag_names_the_stack_and_region_that_own_the_resource(
 def test_every_dead_letter_queue_raises_an_alarm_as_soon_as_a_letter_arrives(
     stack: StackResult,
 ) -> None:
-    dead_letter_queues = [
-        q for q in applicable(stack, "aws:sqs/queue:Queue") if q.outputs["name"].endswith("-dlq")
-    ]
+    dead_letter_queues = [q for q in applicable(stack, QUEUE) if q.outputs["name"].endswith("-dlq")]
     watched = {
         a.inputs["dimensions"].get("QueueName")
-        for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        for a in stack.of_type(ALARM)
         if a.inputs.get("metricName") == "ApproximateNumberOfMessagesVisible"
         and a.inputs.get("threshold") == 0
     }
@@ -44,16 +43,16 @@ def test_every_dead_letter_queue_raises_an_alarm_as_soon_as_a_letter_arrives(
 
 
 def test_every_queue_is_encrypted_with_the_region_key(stack: StackResult) -> None:
-    (key,) = stack.of_type("aws:kms/key:Key")
-    for queue in applicable(stack, "aws:sqs/queue:Queue"):
+    (key,) = stack.of_type(KMS_KEY)
+    for queue in applicable(stack, QUEUE):
         assert queue.inputs.get("kmsMasterKeyId") in (key.outputs["arn"], key.outputs["id"]), (
             queue.name
         )
 
 
 def test_every_topic_is_encrypted_with_the_region_key(stack: StackResult) -> None:
-    (key,) = stack.of_type("aws:kms/key:Key")
-    for topic in applicable(stack, "aws:sns/topic:Topic"):
+    (key,) = stack.of_type(KMS_KEY)
+    for topic in applicable(stack, TOPIC):
         assert topic.inputs.get("kmsMasterKeyId") in (key.outputs["arn"], key.outputs["id"]), (
             topic.name
         )
@@ -64,9 +63,9 @@ def test_every_alarm_notifies_its_regions_alarm_topic_when_it_fires_and_recovers
 ) -> None:
     # One alarm topic per region: an alarm that notifies another region's topic pages for the
     # wrong region, and one with no actions pages no one.
-    (topic,) = applicable(stack, "aws:sns/topic:Topic")
+    (topic,) = applicable(stack, TOPIC)
     assert topic.outputs["arn"].split(":")[3] == stack.region
-    alarms = applicable(stack, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    alarms = applicable(stack, ALARM)
     silent = [
         a.name
         for a in alarms
