@@ -37,9 +37,14 @@ from ops.cost import (
 from ops.simulate import DeploymentResult, simulate_deployment
 from ops.stackfiles import read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
+from tests.support.plan import (
+    DB_CLUSTER,
+    EVENT_RULE,
+    EVENT_TARGET,
+    TGW_PEERING,
+    TGW_PEERING_ACCEPTER,
+)
 
-PEERING = "aws:ec2transitgateway/peeringAttachment:PeeringAttachment"
-ACCEPTER = "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"
 # The regions the examples and generated deployments of up to three stacks use.
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 DOMAIN = {
@@ -151,14 +156,14 @@ def test_adding_a_region_adds_its_own_cost_and_exactly_its_new_peering_attachmen
 
     # Then the new stack peers with each of the N-1 = 2 stacks before it, and pays for the
     # accepter side too, each priced in the peer's region
-    requesters = lines_of(after, new, PEERING)
-    accepters = lines_of(after, new, ACCEPTER)
+    requesters = lines_of(after, new, TGW_PEERING)
+    accepters = lines_of(after, new, TGW_PEERING_ACCEPTER)
     assert len(requesters) == len(accepters) == 2
     assert {x.price.region for x in requesters} == {"ap-southeast-2"}
     assert sorted(x.price.region for x in accepters) == ["eu-west-1", "us-east-1"]
     # And the mesh has N(N-1)/2 peerings: 1 before, 3 after
-    assert len([x for x in before.lines if x.type == PEERING]) == 1
-    assert len([x for x in after.lines if x.type == PEERING]) == 3
+    assert len([x for x in before.lines if x.type == TGW_PEERING]) == 1
+    assert len([x for x in after.lines if x.type == TGW_PEERING]) == 3
     # And no earlier stack gets a network line of its own: the later stack writes both sides
     for stack in ("primary", "secondary-1"):
         network = {
@@ -280,9 +285,9 @@ def schedule(stack: dict[str, Any], function: str, expression: str) -> None:
     (target,) = [x for x in stack["resources"] if x["name"] == function]
     rule = f"{function}-schedule"
     stack["resources"] += [
-        {"type": "aws:cloudwatch/eventRule:EventRule", "name": rule, "urn": rule,
+        {"type": EVENT_RULE, "name": rule, "urn": rule,
          "region": stack["region"], "inputs": {"name": rule, "scheduleExpression": expression}},
-        {"type": "aws:cloudwatch/eventTarget:EventTarget", "name": f"{rule}-target",
+        {"type": EVENT_TARGET, "name": f"{rule}-target",
          "urn": f"{rule}-target", "region": stack["region"],
          "inputs": {"rule": rule, "arn": f"arn:aws:lambda:x:1:function:{target['inputs']['name']}"}},
     ]  # fmt: skip
@@ -300,7 +305,7 @@ def test_an_idle_cluster_set_to_auto_pause_bills_nothing_unless_a_schedule_wakes
             x for x in stack["resources"] if not x["inputs"].get("scheduleExpression")
         ]
         for resource in stack["resources"]:
-            if resource["type"] == "aws:rds/cluster:Cluster":
+            if resource["type"] == DB_CLUSTER:
                 resource["inputs"]["serverlessv2ScalingConfiguration"]["minCapacity"] = 0
 
     def capacity() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ops.failover import topology_from_outputs
 from ops.simulate import DeploymentResult
 from ops.stackfiles import DeploymentError, read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
+from tests.support.plan import TABLE
 
 
 class RecordingWorkspace:
@@ -148,7 +149,7 @@ class RefusingWorkspace(RecordingWorkspace):
     def preview(self, stack: str, *, skip_replicas: tuple[str, ...]) -> list[Change]:
         if stack != "primary":
             return []
-        return [Change("urn:table", "aws:dynamodb/table:Table", "replace", ("hashKey",))]
+        return [Change("urn:table", TABLE, "replace", ("hashKey",))]
 
 
 def test_a_pass_that_would_lose_data_is_not_applied_and_nothing_after_it_runs() -> None:

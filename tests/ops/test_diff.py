@@ -10,8 +10,7 @@ from typing import Any
 
 from ops.simulate import DeploymentResult
 from tests.support.deployments import PROJECT_DIR
-
-TABLE = "aws:dynamodb/table:Table"
+from tests.support.plan import TABLE
 
 
 def ops_diff(*args: str) -> subprocess.CompletedProcess[str]:

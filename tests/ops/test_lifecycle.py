@@ -30,9 +30,8 @@ from ops.simulate import simulate_deployment
 from ops.stackfiles import DeploymentError, read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
 from tests.support.lifecycle import SimulatedWorkspace
+from tests.support.plan import DB_CLUSTER, GLOBAL_CLUSTER, TABLE, TABLE_REPLICA
 
-CLUSTER = "aws:rds/cluster:Cluster"
-TABLE = "aws:dynamodb/table:Table"
 FOURTH = """# A fourth region, added to a live deployment.
 config:
   aws:region: sa-east-1
@@ -111,7 +110,7 @@ class Walk:
         deploy.up(read_stack_files(self.directory), self.workspace, build=lambda: None)
 
     def cluster(self, stack: str) -> dict[str, Any]:
-        (found,) = [r for r in self.workspace.state[stack] if r["type"] == CLUSTER]
+        (found,) = [r for r in self.workspace.state[stack] if r["type"] == DB_CLUSTER]
         return found
 
 
@@ -251,17 +250,11 @@ def test_after_a_rehome_the_new_home_owns_the_global_cluster_and_every_stack_dep
 ) -> None:
     # The global cluster was imported into the new home's state, by its id, and nothing else
     gid = walk.workspace.outputs_of["secondary"]["globalClusterId"]
-    assert walk.calls["rehome"] == [
-        ("import", "secondary", ("aws:rds/globalCluster:GlobalCluster", gid))
-    ]
+    assert walk.calls["rehome"] == [("import", "secondary", (GLOBAL_CLUSTER, gid))]
     # Every surviving stack deployed again, in order, the new home first
     assert [c[1] for c in walk.calls["up after the rehome"]] == ["secondary", "secondary-ap"]
     # And the global cluster is now declared by the new home's program, updated in place
-    (cluster,) = [
-        r
-        for r in walk.workspace.state["secondary"]
-        if r["type"] == "aws:rds/globalCluster:GlobalCluster"
-    ]
+    (cluster,) = [r for r in walk.workspace.state["secondary"] if r["type"] == GLOBAL_CLUSTER]
     assert cluster["inputs"]["globalClusterIdentifier"] == gid
     assert walk.workspace.outputs_of["secondary"]["role"] == "home"
 
@@ -271,7 +264,7 @@ def test_after_a_rehome_the_table_replicas_keep_the_table_they_joined(walk: Walk
         (stack, c.op, c.urn)
         for stack, changes in walk.previews["up after the rehome"]
         for c in changes
-        if c.type == "aws:dynamodb/tableReplica:TableReplica" and c.op in (DELETE, REPLACE)
+        if c.type == TABLE_REPLICA and c.op in (DELETE, REPLACE)
     ]
     assert replace_or_delete == []
 

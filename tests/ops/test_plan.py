@@ -12,6 +12,7 @@ import pytest
 from ops.simulate import DeploymentResult
 from ops.stackfiles import DeploymentError, deploy_order, read_stack_files
 from tests.support.deployments import PROJECT_DIR, generated_configs, write_stack_files
+from tests.support.plan import BUCKET_REPLICATION, STACK_REFERENCE
 from tests.support.simulation import Simulate
 
 
@@ -64,9 +65,8 @@ def test_the_json_plan_has_every_pass_in_order_the_home_first_pass_included(
     ]
     first, converge = passes[0], passes[-1]
     assert first["skipReplicas"] == ["secondary", "secondary-ap"]
-    replication = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-    assert not any(r["type"] == replication for r in first["resources"])
-    assert any(r["type"] == replication for r in converge["resources"])
+    assert not any(r["type"] == BUCKET_REPLICATION for r in first["resources"])
+    assert any(r["type"] == BUCKET_REPLICATION for r in converge["resources"])
 
 
 def test_a_secondary_that_peers_with_a_later_stack_waits_for_it(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_each_stack_reads_the_outputs_of_the_stacks_before_it(
 ) -> None:
     # Given secondary-ap, which references the primary and secondary
     stack = example_deployment.stacks["secondary-ap"]
-    refs = {r.name: r for r in stack.of_type("pulumi:pulumi:StackReference")}
+    refs = {r.name: r for r in stack.of_type(STACK_REFERENCE)}
 
     # Then its references resolved to exactly those stacks' simulated outputs
     assert set(refs) == {
