@@ -315,11 +315,15 @@ class DynamoViewWriter:
         view: dict[str, Any],
         version: int,
         attributes: dict[str, str] | None = None,
+        expires_at: int | None = None,
     ) -> bool:
         """Write ``view`` (and string ``attributes`` beside it) at ``version`` unless the item
-        holds that version or a newer one."""
+        holds that version or a newer one; ``expires_at`` (epoch seconds) lets the table's TTL
+        delete the item, in every replica, some time after it."""
         item = {name: {"S": value} for name, value in key.items()}
         item.update({name: {"S": value} for name, value in (attributes or {}).items()})
+        if expires_at is not None:
+            item[read_model.TTL_ATTRIBUTE] = {"N": str(expires_at)}
         item[read_model.VIEW_ATTRIBUTE] = self._serialize(view)
         item[read_model.VERSION_ATTRIBUTE] = {"N": str(version)}
         try:

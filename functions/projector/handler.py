@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions import correlation
+from functions import correlation, synthetic
 from functions.observability import observed, service_logger, service_tracer
 from functions.orders import read_model
 from functions.orders.aws import DynamoViewWriter
@@ -63,8 +63,12 @@ def project(snapshot: Snapshot, views: DynamoViewWriter, correlation_id: str | N
     extra = {read_model.FINGERPRINT_ATTRIBUTE: snapshot.fingerprint} if snapshot.fingerprint else {}
     if correlation_id is not None:
         extra[read_model.CORRELATION_ATTRIBUTE] = correlation_id
+    expires_at = None
+    if snapshot.customer_id == synthetic.CUSTOMER_ID:
+        # The write canary's orders leave the table a week after they were placed.
+        expires_at = int(snapshot.created_at.timestamp()) + synthetic.VIEW_RETENTION_SECONDS
     wrote = views.put_if_newer(
-        read_model.order_key(snapshot.order_id), view, snapshot.version, extra
+        read_model.order_key(snapshot.order_id), view, snapshot.version, extra, expires_at
     )
     views.put_if_newer(
         read_model.customer_order_key(
@@ -72,6 +76,7 @@ def project(snapshot: Snapshot, views: DynamoViewWriter, correlation_id: str | N
         ),
         view,
         snapshot.version,
+        expires_at=expires_at,
     )
     return wrote
 

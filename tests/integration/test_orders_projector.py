@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functions import synthetic
 from functions.orders import read_model
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
@@ -60,6 +61,16 @@ def view_of(order_id: str) -> dict[str, Any]:
         TableName=TABLE, Key={k: {"S": v} for k, v in read_model.order_key(order_id).items()}
     )
     return item["Item"]
+
+
+def list_items(customer_id: str) -> list[dict[str, Any]]:
+    """The customer's order-list items in the global table."""
+    found = boto3.client("dynamodb", region_name=PRIMARY).query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": read_model.customer_partition(customer_id)}},
+    )
+    return list(found["Items"])
 
 
 def sqs_event(order_id: str) -> dict[str, Any]:
@@ -142,3 +153,27 @@ def test_the_view_item_keeps_the_correlation_id_of_the_event_it_was_projected_fr
     item = view_of("o-1")
     assert item[read_model.CORRELATION_ATTRIBUTE] == {"S": "checkout-42"}
     assert "correlationId" not in item["view"]["M"]
+
+
+def test_a_synthetic_orders_items_expire_a_week_after_it_was_placed(
+    store: PostgresOrderStore,
+) -> None:
+    # Given the write canary's order, and a customer's
+    store.reserve("o-syn", "f", {**REQUEST, "customerId": synthetic.CUSTOMER_ID}, 700)
+    store.reserve("o-real", "g", REQUEST, 700)
+    # When both are projected
+    for order_id in ("o-syn", "o-real"):
+        assert projector.handler(sqs_event(order_id), lambda_context()) == {"batchItemFailures": []}
+    # Then the synthetic order's items carry the table's TTL, a week after it was placed
+    [[placed]] = (
+        projector.database()
+        .connection()
+        .run("SELECT extract(epoch FROM created_at)::bigint FROM orders WHERE order_id = 'o-syn'")
+    )
+    expected = {"N": str(placed + synthetic.VIEW_RETENTION_SECONDS)}
+    assert view_of("o-syn")[read_model.TTL_ATTRIBUTE] == expected
+    listed = list_items(synthetic.CUSTOMER_ID)
+    assert [item[read_model.TTL_ATTRIBUTE] for item in listed] == [expected]
+    # And a customer's order never expires
+    assert read_model.TTL_ATTRIBUTE not in view_of("o-real")
+    assert all(read_model.TTL_ATTRIBUTE not in item for item in list_items(REQUEST["customerId"]))
