@@ -124,17 +124,21 @@ class SagaSettings:
 
 @dataclass(frozen=True)
 class OutboxDrainSettings:
-    """What the outbox drainer needs besides the database: the bus it publishes to."""
+    """What the outbox drainer needs besides the database: the bus it publishes to, and how
+    long a published event stays in the outbox (``OUTBOX_RETENTION_DAYS``, 1 to 365)."""
 
     region: str
     event_bus_name: str
+    retention_days: int = 7
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OutboxDrainSettings:
         """Parse the drainer's variables; raises SettingsError naming a bad one."""
         read = Env(env)
         return cls(
-            region=read.required("AWS_REGION"), event_bus_name=read.required("EVENT_BUS_NAME")
+            region=read.required("AWS_REGION"),
+            event_bus_name=read.required("EVENT_BUS_NAME"),
+            retention_days=read.integer("OUTBOX_RETENTION_DAYS", 7, minimum=1, maximum=365),
         )
 
 

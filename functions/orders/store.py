@@ -21,7 +21,7 @@ from functions import correlation
 from functions.orders.db import Database
 from functions.orders.domain import OrderStatus, can_transition, check_transition
 from functions.orders.errors import OrderConflict
-from functions.orders.outbox import BATCH, Batch, OutboxEvent, Publish
+from functions.orders.outbox import BATCH, PRUNE_BATCH, Batch, OutboxEvent, Publish
 from functions.orders.projection import Snapshot
 
 FINAL = frozenset({OrderStatus.CONFIRMED.value, OrderStatus.FAILED.value})
@@ -496,6 +496,15 @@ class PostgresOutbox:
                 )
             first_error = next(iter(refused.values()), None)
             return Batch(len(events), len(taken), first_error)
+
+    def prune(self, older_than_seconds: int, limit: int = PRUNE_BATCH) -> int:
+        """Delete up to ``limit`` events published more than ``older_than_seconds`` ago, oldest
+        first; how many went. An event not yet published is never deleted."""
+        # prune_outbox (migration 0004) deletes with its owner's rights; the app role has none.
+        [[deleted]] = self._db.connection().run(
+            "SELECT prune_outbox(:s, :n)", s=older_than_seconds, n=limit
+        )
+        return int(deleted)
 
     def pending(self) -> tuple[int, float]:
         """How many events wait, and how long the oldest has waited, in seconds."""

@@ -1,4 +1,5 @@
-"""Lambda (every region, every minute): publish the domain events waiting in the outbox.
+"""Lambda (every region, every minute): publish the domain events waiting in the outbox, and
+delete those published more than ``OUTBOX_RETENTION_DAYS`` (7) ago.
 
 The saga's steps write their events in the outbox with each change and publish them right
 after their commit; what the bus did not take then waits here. This function publishes it
@@ -10,8 +11,8 @@ It fails the invocation (Lambda retries it, then its on-failure destination, a w
 dead-letter queue, raises an alarm) when events stay unpublished, or when an order has ended
 FAILED while its payment still holds money: both need a person.
 
-Environment: ``EVENT_BUS_NAME``, ``AWS_REGION`` and the database variables of
-:mod:`functions.orders.db`.
+Environment: ``EVENT_BUS_NAME``, ``AWS_REGION``, ``OUTBOX_RETENTION_DAYS`` (optional) and the
+database variables of :mod:`functions.orders.db`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ def database() -> Database:
 
 
 @cache
+def settings() -> OutboxDrainSettings:
+    """The drainer's settings, read once per container."""
+    return OutboxDrainSettings.from_env()
+
+
+@cache
 def publisher() -> EventBridgeDomainEvents:
     """This region's bus."""
-    settings = OutboxDrainSettings.from_env()
-    client = boto3.session.Session(region_name=settings.region).client("events")
-    return EventBridgeDomainEvents(client, settings.event_bus_name)
+    client = boto3.session.Session(region_name=settings().region).client("events")
+    return EventBridgeDomainEvents(client, settings().event_bus_name)
 
 
 @observed(logger, tracer, EVENT_ID)
@@ -60,12 +66,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not outbox.writes():
             return {"skipped": "this region's cluster does not take writes"}
         drained = drain(outbox, publisher())
+        pruned = outbox.prune(settings().retention_days * 86_400)
         waiting, oldest = outbox.pending()
         holding = PostgresOrderStore(database()).failed_holding_money(HELD_MONEY_GRACE_SECONDS)
     except Exception:
         database().close()
         raise
-    report = {"published": drained.published, "pending": waiting, "oldestSeconds": round(oldest)}
+    report = {
+        "published": drained.published,
+        "pending": waiting,
+        "oldestSeconds": round(oldest),
+        "pruned": pruned,
+    }
     logger.info("outbox drained", extra=report)
     problems = []
     if drained.error is not None:

@@ -438,6 +438,7 @@ def _reset_handler_caches() -> None:
         projector.writer,
         outbox_drain.database,
         outbox_drain.publisher,
+        outbox_drain.settings,
         write_api.dependencies,
     ):
         # A test may have put a plain function in place of a cached one (World.use_bus).

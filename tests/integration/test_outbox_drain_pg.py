@@ -13,7 +13,8 @@ from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
 from functions.orders.migrations import migrate
 from functions.orders.outbox import OutboxEvent
-from functions.orders.store import PostgresOrderStore
+from functions.orders.settings import OutboxDrainSettings
+from functions.orders.store import PostgresOrderStore, PostgresOutbox
 from functions.outbox_drain import handler as drainer
 from tests.support.lambda_context import lambda_context
 
@@ -46,6 +47,7 @@ def bus(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bus]:
     monkeypatch.setenv("DATABASE_URL", postgres_dsn)
     the_bus = Bus()
     monkeypatch.setattr(drainer, "publisher", lambda: the_bus)
+    monkeypatch.setattr(drainer, "settings", lambda: OutboxDrainSettings("eu-west-1", "orders"))
     drainer.database.cache_clear()
     yield the_bus
     drainer.database().close()
@@ -116,3 +118,47 @@ def test_where_the_cluster_does_not_take_writes_the_drainer_does_nothing(
         "skipped": "this region's cluster does not take writes"
     }
     assert bus.taken == []
+
+
+def test_published_events_leave_the_outbox_after_the_retention_and_pending_ones_never(
+    bus: Bus,
+) -> None:
+    # Given three orders' events, all published, and one more event still waiting
+    for order_id in ("o-old", "o-edge", "o-new"):
+        store().reserve(order_id, "f", REQUEST, 900)
+    drainer.handler({}, lambda_context())
+    store().reserve("o-waiting", "f", REQUEST, 900)
+    connection = drainer.database().connection()
+    connection.run(
+        "UPDATE outbox SET published_at = now() - interval '30 days' WHERE order_id = 'o-old'"
+    )
+    connection.run(
+        "UPDATE outbox SET published_at = now() - interval '6 days 23 hours' "
+        "WHERE order_id = 'o-edge'"
+    )
+    # (the waiting event is older than the retention too, and the bus refuses it)
+    connection.run(
+        "UPDATE outbox SET created_at = now() - interval '30 days' WHERE order_id = 'o-waiting'"
+    )
+    bus.down = True
+    # When the drainer runs with the default retention (7 days)
+    with pytest.raises(drainer.OutboxNotDrained):
+        drainer.handler({}, lambda_context())
+    # Then only the event published 30 days ago is gone
+    left = connection.run("SELECT order_id, published_at IS NULL FROM outbox ORDER BY seq")
+    assert left == [["o-edge", False], ["o-new", False], ["o-waiting", True]]
+
+
+def test_a_run_prunes_at_most_one_batch(bus: Bus) -> None:
+    # Given more old published events than one run deletes
+    for n in range(5):
+        store().reserve(f"o-{n}", "f", REQUEST, 900)
+    drainer.handler({}, lambda_context())
+    connection = drainer.database().connection()
+    connection.run("UPDATE outbox SET published_at = now() - interval '30 days'")
+    outbox = PostgresOutbox(drainer.database())
+    # When the outbox is pruned with a batch of 2, twice
+    # Then each run deletes the two oldest, and nothing else
+    assert outbox.prune(7 * 86_400, limit=2) == 2
+    assert outbox.prune(7 * 86_400, limit=2) == 2
+    assert [o for [o] in connection.run("SELECT order_id FROM outbox")] == ["o-4"]

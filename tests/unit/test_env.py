@@ -116,3 +116,16 @@ def test_every_function_refuses_an_empty_environment_naming_a_variable(
     # When its settings are read / Then the error is a SettingsError naming what to set
     with pytest.raises(SettingsError, match=r"[A-Z][A-Z_]+[A-Z]"):
         from_env({})
+
+
+@pytest.mark.parametrize("days", ["0", "366", "a week"])
+def test_an_outbox_retention_out_of_bounds_is_refused_naming_it(days: str) -> None:
+    env = {"AWS_REGION": "eu-west-1", "EVENT_BUS_NAME": "orders", "OUTBOX_RETENTION_DAYS": days}
+    with pytest.raises(SettingsError, match="OUTBOX_RETENTION_DAYS"):
+        OutboxDrainSettings.from_env(env)
+
+
+def test_the_outbox_keeps_published_events_a_week_unless_told() -> None:
+    env = {"AWS_REGION": "eu-west-1", "EVENT_BUS_NAME": "orders"}
+    assert OutboxDrainSettings.from_env(env).retention_days == 7
+    assert OutboxDrainSettings.from_env({**env, "OUTBOX_RETENTION_DAYS": "30"}).retention_days == 30
