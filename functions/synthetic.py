@@ -23,6 +23,7 @@ HEADER = "x-synthetic-order"
 FIELD = "synthetic"
 # The customer of every synthetic order (and of the read canary's known order).
 CUSTOMER_ID = "synthetic-canary"
-# How long a synthetic order's view items stay in the global table: the projector sets their
-# TTL, so the write canary's orders (about 8,640 a month per region) do not pile up there.
-VIEW_RETENTION_SECONDS = 7 * 24 * 3600
+# How long a synthetic order is kept: the projector sets its view items' TTL to this after it
+# was placed, and the outbox drainer deletes its rows after as long (migration 0005), so the
+# write canary's orders (about 8,640 a month per region) do not pile up.
+RETENTION_SECONDS = 7 * 24 * 3600

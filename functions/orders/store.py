@@ -437,6 +437,17 @@ class PostgresOrderStore:
             )
             return True
 
+    def prune_synthetic(self, older_than_seconds: int, limit: int = 500) -> int:
+        """Delete up to ``limit`` synthetic orders (functions/synthetic.py) placed more than
+        ``older_than_seconds`` ago that have ended and whose events were all published, with
+        every row of theirs; how many went (500 a run at most, under two days of the canary's
+        orders). No other order can be touched."""
+        # prune_synthetic_orders (migration 0005) deletes with its owner's rights.
+        [[deleted]] = self._db.connection().run(
+            "SELECT prune_synthetic_orders(:s, :n)", s=older_than_seconds, n=limit
+        )
+        return int(deleted)
+
     def failed_holding_money(self, older_than_seconds: int, within_days: int = 7) -> list[str]:
         """Orders that ended FAILED while their payment still holds money, for that long.
 

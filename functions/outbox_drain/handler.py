@@ -1,5 +1,6 @@
 """Lambda (every region, every minute): publish the domain events waiting in the outbox, and
-delete those published more than ``OUTBOX_RETENTION_DAYS`` (7) ago.
+delete those published more than ``OUTBOX_RETENTION_DAYS`` (7) ago, and the write canary's
+synthetic orders a week after they were placed (functions/synthetic.py).
 
 The saga's steps write their events in the outbox with each change and publish them right
 after their commit; what the bus did not take then waits here. This function publishes it
@@ -22,6 +23,7 @@ from typing import Any
 
 import boto3
 
+from functions import synthetic
 from functions.observability import EVENT_ID, observed, service_logger, service_tracer
 from functions.orders.aws import EventBridgeDomainEvents
 from functions.orders.db import Database, database_from_env
@@ -67,8 +69,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return {"skipped": "this region's cluster does not take writes"}
         drained = drain(outbox, publisher())
         pruned = outbox.prune(settings().retention_days * 86_400)
+        orders = PostgresOrderStore(database())
+        synthetic_pruned = orders.prune_synthetic(synthetic.RETENTION_SECONDS)
         waiting, oldest = outbox.pending()
-        holding = PostgresOrderStore(database()).failed_holding_money(HELD_MONEY_GRACE_SECONDS)
+        holding = orders.failed_holding_money(HELD_MONEY_GRACE_SECONDS)
     except Exception:
         database().close()
         raise
@@ -77,6 +81,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "pending": waiting,
         "oldestSeconds": round(oldest),
         "pruned": pruned,
+        "syntheticOrdersPruned": synthetic_pruned,
     }
     logger.info("outbox drained", extra=report)
     problems = []

@@ -66,7 +66,7 @@ def project(snapshot: Snapshot, views: DynamoViewWriter, correlation_id: str | N
     expires_at = None
     if snapshot.customer_id == synthetic.CUSTOMER_ID:
         # The write canary's orders leave the table a week after they were placed.
-        expires_at = int(snapshot.created_at.timestamp()) + synthetic.VIEW_RETENTION_SECONDS
+        expires_at = int(snapshot.created_at.timestamp()) + synthetic.RETENTION_SECONDS
     wrote = views.put_if_newer(
         read_model.order_key(snapshot.order_id), view, snapshot.version, extra, expires_at
     )

@@ -148,6 +148,9 @@ def test_the_app_role_runs_a_whole_checkout_through_the_store(app: Database) -> 
     # And it may prune published events past their retention (here: all of them), through the
     # one function that can
     assert outbox.prune(0) == 4
+    # And it may ask for the canary's old orders to be pruned, which leaves this one alone
+    assert store.prune_synthetic(0) == 0
+    assert store.order("o-ok") is not None
 
 
 @pytest.mark.postgres

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 import pg8000.native
 import pytest
 
+from functions import synthetic
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
-from functions.orders.migrations import migrate
+from functions.orders.migrations import MIGRATIONS_DIR, migrate
 from functions.orders.outbox import OutboxEvent
 from functions.orders.settings import OutboxDrainSettings
 from functions.orders.store import PostgresOrderStore, PostgresOutbox
@@ -162,3 +163,86 @@ def test_a_run_prunes_at_most_one_batch(bus: Bus) -> None:
     assert outbox.prune(7 * 86_400, limit=2) == 2
     assert outbox.prune(7 * 86_400, limit=2) == 2
     assert [o for [o] in connection.run("SELECT order_id FROM outbox")] == ["o-4"]
+
+
+SYNTHETIC = {**REQUEST, "customerId": synthetic.CUSTOMER_ID}
+ORDER_TABLES = ("orders", "order_items", "payments", "saga_steps", "customer_ledger", "outbox")
+
+
+def rows_of(order_id: str) -> dict[str, int]:
+    """How many rows each table of the write model holds for the order."""
+    connection = drainer.database().connection()
+    return {
+        table: connection.run(f"SELECT count(*) FROM {table} WHERE order_id = :o", o=order_id)[0][0]
+        for table in ORDER_TABLES
+    }
+
+
+def place(order_id: str, request: dict[str, object], status: str, age: str) -> None:
+    """An order with one saga step noted, then made ``status`` and placed ``age`` ago."""
+    store().reserve(order_id, "f", request, 900)
+    store().note(order_id, "ReserveOrder", "reserved")
+    drainer.database().connection().run(
+        "UPDATE orders SET status = :s, created_at = now() - CAST(:a AS interval) "
+        "WHERE order_id = :o",
+        s=status,
+        a=age,
+        o=order_id,
+    )
+
+
+def confirmed(order_id: str, age: str) -> None:
+    """A synthetic order taken through every forward step (payment, ledger, customer)."""
+    orders = store()
+    orders.reserve(order_id, "f", SYNTHETIC, 900)
+    orders.advance(order_id, "AuthorizePayment", OrderStatus.AUTHORIZED, "AUTHORIZED",
+                   "PaymentAuthorized", authorization_id="a")  # fmt: skip
+    orders.advance(order_id, "CapturePayment", OrderStatus.CAPTURED, "CAPTURED",
+                   "PaymentCaptured", capture_id="c")  # fmt: skip
+    orders.confirm(order_id)
+    drainer.database().connection().run(
+        "UPDATE orders SET created_at = now() - CAST(:a AS interval) WHERE order_id = :o",
+        a=age,
+        o=order_id,
+    )
+    assert all(rows_of(order_id)[table] for table in ORDER_TABLES), rows_of(order_id)
+
+
+def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_else(
+    bus: Bus,
+) -> None:
+    # Given synthetic orders: confirmed 8 days ago, failed 8 days ago, confirmed yesterday,
+    # still pending 8 days on; and a customer's order confirmed 30 days ago
+    confirmed("syn-old", "8 days")
+    place("syn-failed", SYNTHETIC, "PENDING", "8 days")
+    drainer.database().connection().run(
+        "UPDATE orders SET status = 'FAILED', failure_cause = 'declined' "
+        "WHERE order_id = 'syn-failed'"
+    )
+    place("syn-new", SYNTHETIC, "CONFIRMED", "1 day")
+    place("syn-pending", SYNTHETIC, "PENDING", "8 days")
+    place("real-old", REQUEST, "CONFIRMED", "30 days")
+    # When the drainer runs (and publishes every event first)
+    report = drainer.handler({}, lambda_context())
+    # Then the old ended synthetic orders are gone from every table, and they alone
+    assert report["syntheticOrdersPruned"] == 2
+    for gone in ("syn-old", "syn-failed"):
+        assert rows_of(gone) == dict.fromkeys(ORDER_TABLES, 0), gone
+    for kept in ("syn-new", "syn-pending", "real-old"):
+        assert rows_of(kept)["orders"] == 1, kept
+
+
+def test_a_synthetic_order_with_an_event_still_to_publish_is_kept(bus: Bus) -> None:
+    # Given an old confirmed synthetic order whose event the bus has not taken
+    place("syn-unpublished", SYNTHETIC, "CONFIRMED", "8 days")
+    # When the canary's orders are pruned as the app role would ask
+    deleted = store().prune_synthetic(synthetic.RETENTION_SECONDS)
+    # Then it stays, event and all, until the event is published
+    assert deleted == 0
+    assert rows_of("syn-unpublished")["outbox"] == 1
+
+
+def test_the_prune_function_names_the_canarys_customer() -> None:
+    # The SQL cannot import functions/synthetic.py: the literal must be its one value
+    sql = (MIGRATIONS_DIR / "0005_synthetic_retention.sql").read_text()
+    assert f"o.customer_id = '{synthetic.CUSTOMER_ID}'" in sql
