@@ -16,7 +16,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from functions.orders import read_model
 from functions.orders.ports import ControlRecord, Mode
 from ops.failover import (
     AuroraGlobalDatabase,
@@ -26,6 +25,7 @@ from ops.failover import (
     RegionTarget,
     Topology,
 )
+from tests.support.read_side import create_order_table
 
 PRIMARY_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:orders-primary"
 SECONDARY_ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:orders-secondary"
@@ -83,14 +83,7 @@ def control(monkeypatch: pytest.MonkeyPatch) -> Iterator[ControlStore]:
         monkeypatch.setenv(key, value)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-        dynamodb.create_table(
-            TableName=TOPOLOGY.table_name,
-            KeySchema=[{"AttributeName": read_model.PARTITION_KEY, "KeyType": "HASH"},
-                       {"AttributeName": read_model.SORT_KEY, "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
-                                  for n, t in read_model.KEY_ATTRIBUTES],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_order_table(dynamodb, TOPOLOGY.table_name)
         store = ControlStore(dynamodb, TOPOLOGY.table_name)
         store.write(ControlRecord("us-east-1", "https://a.example/internal/orders", Mode.NORMAL))
         yield store

@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.orders import read_model
 from functions.orders.ports import ControlRecord, Mode
 from ops.commands import _refuse_removing_the_writer
 from ops.failover import ControlStore
 from ops.stackfiles import DeploymentError
+from tests.support.read_side import create_order_table
 
 TABLE = "orders"
 
@@ -37,14 +37,7 @@ def saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[argparse.
     )
     with mock_aws():
         for region in ("us-east-1", "eu-west-1"):
-            boto3.client("dynamodb", region_name=region).create_table(
-                TableName=TABLE,
-                KeySchema=[{"AttributeName": read_model.PARTITION_KEY, "KeyType": "HASH"},
-                           {"AttributeName": read_model.SORT_KEY, "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
-                                      for n, t in read_model.KEY_ATTRIBUTES],
-                BillingMode="PAY_PER_REQUEST",
-            )  # fmt: skip
+            create_order_table(boto3.client("dynamodb", region_name=region), TABLE)
         yield argparse.Namespace(stack="secondary", outputs=path)
 
 

@@ -18,10 +18,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.orders import read_model
 from functions.orders.ports import ControlRecord, Mode
 from ops.failover import ControlStore
 from ops.status import gather, render
+from tests.support.read_side import create_order_table
 
 TABLE = "orders-read-model"
 GLOBAL = "active-active-dev"
@@ -70,14 +70,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, dict[str, Any]]]:
                 MasterUserPassword="password123",
             )["DBCluster"]["DBClusterArn"]  # fmt: skip
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": read_model.PARTITION_KEY, "KeyType": "HASH"},
-                       {"AttributeName": read_model.SORT_KEY, "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
-                                  for n, t in read_model.KEY_ATTRIBUTES],
-            BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+        create_order_table(dynamodb, TABLE)
         ControlStore(dynamodb, TABLE).write(
             ControlRecord("eu-west-1", "https://b.example/internal/orders", Mode.NORMAL)
         )
