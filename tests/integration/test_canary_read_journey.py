@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -26,7 +25,13 @@ from functions.read_api.handler import GET_ORDER
 from tests.integration.orders_harness import Recorded, serve
 from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
-from tests.support.read_side import a_view, create_order_table, http_event, put_order
+from tests.support.read_side import (
+    a_view,
+    create_order_table,
+    http_event,
+    put_order,
+    region_environment,
+)
 
 REGION = "eu-west-1"
 TABLE = "orders"
@@ -38,19 +43,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def region(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> Iterator[Any]:
     """One region's table and database, and the health and read handlers pointing at them."""
-    parts = urlsplit(postgres_dsn)
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "ROLE": "secondary",
-        "TABLE_NAME": TABLE,
-        "DB_READER_HOST": parts.hostname or "127.0.0.1",
-        "DB_PORT": str(parts.port),
-        "DB_NAME": parts.path.lstrip("/"),
-        "DB_USER": parts.username or "postgres",
-        "DB_IAM_AUTH": "false",
+        **region_environment(postgres_dsn, REGION, TABLE),
         "HEALTH_DEADLINE_MS": "2000",
     }.items():
         monkeypatch.setenv(name, value)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -27,7 +26,7 @@ from moto import mock_aws
 from functions.health import handler as health_handler
 from tests.support.lambda_context import lambda_context
 from tests.support.postgres import free_port
-from tests.support.read_side import create_order_table
+from tests.support.read_side import create_order_table, region_environment
 
 REGION = "ap-southeast-1"
 TABLE = "orders"
@@ -36,21 +35,7 @@ TABLE = "orders"
 @pytest.fixture
 def region(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> Iterator[None]:
     """A moto table, a real database, and the health function's environment pointing at both."""
-    parts = urlsplit(postgres_dsn)
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "ROLE": "secondary",
-        "TABLE_NAME": TABLE,
-        "DB_READER_HOST": parts.hostname or "127.0.0.1",
-        "DB_PORT": str(parts.port),
-        "DB_NAME": parts.path.lstrip("/"),
-        "DB_USER": parts.username or "postgres",
-        "DB_IAM_AUTH": "false",
-        "HEALTH_DEADLINE_MS": "3000",
-    }
+    env = {**region_environment(postgres_dsn, REGION, TABLE), "HEALTH_DEADLINE_MS": "3000"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with mock_aws():

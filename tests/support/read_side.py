@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from functions.orders.read_model import (
     CONNECTIONS_CUSTOMER_ATTRIBUTE,
@@ -140,3 +141,22 @@ def put_order(table: Any, view: dict[str, Any], created_at: str, version: int = 
         customer_order_key(view["customerId"], created_at, view["orderId"]),
     ):
         table.put_item(Item={**key, VIEW_ATTRIBUTE: view, VERSION_ATTRIBUTE: version})
+
+
+def region_environment(postgres_dsn: str, region: str, table: str) -> dict[str, str]:
+    """What the health and read functions of a member region read, pointed at a moto table
+    named ``table`` and the test run's PostgreSQL (no IAM auth, no TLS)."""
+    parts = urlsplit(postgres_dsn)
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "ROLE": "secondary",
+        "TABLE_NAME": table,
+        "DB_READER_HOST": parts.hostname or "127.0.0.1",
+        "DB_PORT": str(parts.port),
+        "DB_NAME": parts.path.lstrip("/"),
+        "DB_USER": parts.username or "postgres",
+        "DB_IAM_AUTH": "false",
+    }
