@@ -112,41 +112,19 @@ def write_journey(
     A 404 or a PENDING view while polling is the order on its way; FAILED, any other status,
     or no CONFIRMED view by the deadline fails the run, saying what was last seen.
     """
-    headers = {
-        HEADER: correlation_id,
-        "accept": "application/json",
-        "content-type": "application/json",
-        "idempotency-key": idempotency_key,
-    }
-    body = json.dumps(synthetic_order()).encode()
     began = clock()
-    try:
-        placed = post(synthetic.PATH, headers, body)
-    except OSError as exc:
-        raise JourneyFailed(f"place: no answer from POST {synthetic.PATH}: {exc}") from exc
-    placing = Step("place", placed.status, (clock() - began) * 1000)
-    order_id = placed.body.get("orderId") if isinstance(placed.body, dict) else None
-    if placed.status != 202 or not isinstance(order_id, str):
-        raise JourneyFailed(
-            f"place: POST {synthetic.PATH} answered {placed.status}: {placed.body!r:.300}"
-        )
+    order_id, placing = _place(post, idempotency_key, correlation_id, clock)
     path = f"/orders/{order_id}"
     last = "nothing yet"
     while True:
         try:
             seen, _ = _get(get, "confirmed", path, correlation_id)
         except JourneyFailed as exc:
-            last = str(exc)
+            last = str(exc)  # no answer this time: the next poll may get one
         else:
-            status = seen.body.get("status") if isinstance(seen.body, dict) else None
-            if seen.status == 200 and status == "CONFIRMED":
+            if _confirmed(seen, order_id, path):
                 return [placing, Step("confirmed", 200, (clock() - began) * 1000)]
-            if seen.status == 200 and status == "FAILED":
-                raise JourneyFailed(f"confirmed: order {order_id} FAILED: {seen.body!r:.300}")
-            if seen.status not in (200, 404):
-                raise JourneyFailed(
-                    f"confirmed: GET {path} answered {seen.status}: {seen.body!r:.300}"
-                )
+            status = seen.body.get("status") if isinstance(seen.body, dict) else None
             last = f"{seen.status} {status or ''}".strip()
         if clock() - began + poll_seconds > deadline_seconds:
             raise JourneyFailed(
@@ -154,6 +132,41 @@ def write_journey(
                 f"(last seen: {last})"
             )
         sleep(poll_seconds)
+
+
+def _place(
+    post: Post, idempotency_key: str, correlation_id: str, clock: Callable[[], float]
+) -> tuple[str, Step]:
+    """POST the synthetic order; its id and the step, or JourneyFailed unless 202 with an id."""
+    headers = {
+        HEADER: correlation_id,
+        "accept": "application/json",
+        "content-type": "application/json",
+        "idempotency-key": idempotency_key,
+    }
+    began = clock()
+    try:
+        placed = post(synthetic.PATH, headers, json.dumps(synthetic_order()).encode())
+    except OSError as exc:
+        raise JourneyFailed(f"place: no answer from POST {synthetic.PATH}: {exc}") from exc
+    order_id = placed.body.get("orderId") if isinstance(placed.body, dict) else None
+    if placed.status != 202 or not isinstance(order_id, str):
+        raise JourneyFailed(
+            f"place: POST {synthetic.PATH} answered {placed.status}: {placed.body!r:.300}"
+        )
+    return order_id, Step("place", placed.status, (clock() - began) * 1000)
+
+
+def _confirmed(seen: Answer, order_id: str, path: str) -> bool:
+    """True for the CONFIRMED view; False while on its way (404, PENDING); else JourneyFailed."""
+    status = seen.body.get("status") if isinstance(seen.body, dict) else None
+    if seen.status == 200 and status == "CONFIRMED":
+        return True
+    if seen.status == 200 and status == "FAILED":
+        raise JourneyFailed(f"confirmed: order {order_id} FAILED: {seen.body!r:.300}")
+    if seen.status not in (200, 404):
+        raise JourneyFailed(f"confirmed: GET {path} answered {seen.status}: {seen.body!r:.300}")
+    return False
 
 
 # The order every region's table holds for the canary to read: written once by the home stack
