@@ -50,3 +50,10 @@ WILDCARD_ACTIONS: dict[str, str] = {
     "logs:DescribeLogGroups": "Describe* over log groups supports no resource scoping",
     "s3:ListAllMyBuckets": "lists the account's buckets: no resource ARN (Synthetics canaries)",
 }
+
+
+# Routes only the deployment's own roles call: a member region's write function forwarding to
+# the writer's internal route, and the write canary placing synthetic orders, which charge no
+# one (functions/synthetic.py). They take IAM authorization: open, anyone could place orders
+# past a region's checks, or orders that are never paid for. components/http_api.py makes them.
+IAM_ONLY_ROUTES = frozenset({"POST /internal/orders", "POST /synthetic/orders"})

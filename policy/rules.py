@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.guards import STATEFUL_TYPES, WILDCARD_ACTIONS
+from components.guards import IAM_ONLY_ROUTES, STATEFUL_TYPES, WILDCARD_ACTIONS
 
 HOUSE_TAGS = ("service", "stack", "region", "Name")
 PROD_LOG_RETENTION_DAYS = 90
@@ -336,6 +336,19 @@ def private_buckets(resource: Resource, config: PackConfig) -> list[str]:
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     off = [f for f in flags if switched_off(resource.props, f)]
     return [f"set {', '.join(off)} true"] if off else []
+
+
+@rule(
+    "iam-only-routes",
+    "the internal write route and the write canary's route take IAM authorization",
+    "aws:apigatewayv2/route:Route",
+)
+def iam_only_routes(resource: Resource, config: PackConfig) -> list[str]:
+    """A forwarded write or a synthetic order from anyone would skip checks or payment."""
+    key, auth = resource.props.get("routeKey"), resource.props.get("authorizationType")
+    if not known(key) or key not in IAM_ONLY_ROUTES or not known(auth) or auth == "AWS_IAM":
+        return []
+    return [f"set authorizationType AWS_IAM on {key}: only the deployment's roles may call it"]
 
 
 # -- prod durability ----------------------------------------------------------------------

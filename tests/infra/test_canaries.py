@@ -20,6 +20,8 @@ from components.canaries import (
     WRITE_HANDLER,
     known_order_item,
 )
+from components.guards import IAM_ONLY_ROUTES
+from components.http_api import INTERNAL_WRITE_ROUTE
 from functions import synthetic
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
 from functions.read_side.views import api_view
@@ -178,3 +180,8 @@ def test_a_changed_canary_script_is_a_changed_path_the_provider_uploads(
     second.write_bytes(lambda_archives["canary"].read_bytes() + b"\0")
     assert canary_archive(first).name != canary_archive(second).name
     assert canary_archive(first).name == canary_archive().name
+
+
+def test_the_routes_the_policy_pack_keeps_on_iam_are_the_ones_the_program_makes() -> None:
+    # components/guards.py imports nothing, so it spells the route keys out: the same ones
+    assert {INTERNAL_WRITE_ROUTE, synthetic.ROUTE} == IAM_ONLY_ROUTES

@@ -15,6 +15,7 @@ from policy.pack import config_for, policies
 from policy.rules import REGISTRY, PackConfig, Resource, violations
 from tests.support.plan import (
     ALARM,
+    API_ROUTE,
     BUCKET_PUBLIC_ACCESS_BLOCK,
     DB_CLUSTER,
     FUNCTION,
@@ -118,6 +119,8 @@ BROKEN: dict[str, tuple[str, Mutation, str]] = {
     "private-buckets": ("dev", changed(BUCKET_PUBLIC_ACCESS_BLOCK,
                                        lambda p: p.update(blockPublicPolicy=False)),
                         "blockPublicPolicy"),
+    "iam-only-routes": ("dev", changed(API_ROUTE, lambda p: p.update(authorizationType="NONE"),
+                                       "synthetic"), "set authorizationType AWS_IAM"),
     "prod-deletion-protection": ("prod", changed(TABLE,
                                                  lambda p: p.update(deletionProtectionEnabled=False)),
                                  "deletionProtectionEnabled true"),
