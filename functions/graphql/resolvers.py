@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import AppSyncResolver
 
+from functions import correlation
 from functions.orders.ports import WritePathMisconfigured
 from functions.orders.write import WriteDeps, place_order
 from functions.read_side.errors import NotFound, ReadError
@@ -59,7 +60,7 @@ RESOLVED_FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("Query", "getOrder"): frozenset({"orderId"}),
     ("Query", "listOrders"): frozenset({"customerId", "limit", "nextToken"}),
     ("Mutation", "placeOrder"): frozenset({"idempotencyKey", "input"}),
-    ("Mutation", "publishOrderUpdate"): frozenset({"order"}),
+    ("Mutation", "publishOrderUpdate"): frozenset({"order", "correlationId"}),
 }
 
 _BY_STATUS: dict[int, type[GraphQLError]] = {
@@ -161,14 +162,15 @@ def build_resolver(
         return response.body
 
     @app.resolver(type_name="Mutation", field_name="publishOrderUpdate")
-    def publish(order: Any = None) -> Any:
+    def publish(order: Any = None, correlationId: Any = None) -> Any:
         # AppSync lets only IAM callers here; the resolver only checks the shape, so that a
         # subscriber never receives something that is not an order view.
         if not isinstance(order, dict):
             raise BadRequest("INVALID_INPUT", "order must be an object", "order")
         try:
-            return api_view(order)
+            view = api_view(order)
         except ReadError as error:
             raise BadRequest("INVALID_INPUT", error.message, "order") from error
+        return {**view, correlation.FIELD: correlation.clean(correlationId)}
 
     return GraphQLApp(app)

@@ -20,10 +20,10 @@ from functions.outbound import SigV4, Transport, Unreachable
 DELIVERY_MEMORY_SECONDS = 24 * 60 * 60
 
 PUBLISH_ORDER_UPDATE = """
-mutation PublishOrderUpdate($order: OrderUpdateInput!) {
-  publishOrderUpdate(order: $order) {
+mutation PublishOrderUpdate($order: OrderUpdateInput!, $correlationId: String) {
+  publishOrderUpdate(order: $order, correlationId: $correlationId) {
     orderId customerId status items { sku quantity unitPrice } total currency
-    payment { status } updatedAt
+    payment { status } updatedAt correlationId
   }
 }
 """.strip()
@@ -64,9 +64,11 @@ class AppSyncPublisher:
         self._signer = SigV4("appsync", region, credentials)
         self._transport = transport
 
-    def publish(self, view: Mapping[str, Any]) -> None:
-        """Publish one view; raise :class:`PublishFailed` unless AppSync returned data."""
-        payload = {"query": PUBLISH_ORDER_UPDATE, "variables": {"order": dict(view)}}
+    def publish(self, view: Mapping[str, Any], correlation_id: str | None = None) -> None:
+        """Publish one view, with the id of the request that caused it; raise
+        :class:`PublishFailed` unless AppSync returned data."""
+        variables = {"order": dict(view), "correlationId": correlation_id}
+        payload = {"query": PUBLISH_ORDER_UPDATE, "variables": variables}
         try:
             answer = self._transport.post_json(self._url, payload, sign=self._signer)
         except Unreachable as error:

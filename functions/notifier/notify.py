@@ -50,7 +50,7 @@ class Pusher(Protocol):
 class Publisher(Protocol):
     """Publishes a view to GraphQL subscribers."""
 
-    def publish(self, view: Mapping[str, Any]) -> None:
+    def publish(self, view: Mapping[str, Any], correlation_id: str | None = None) -> None:
         """Raise if the update could not be published."""
         ...
 
@@ -135,7 +135,9 @@ class OrderNotifier:
         finally:
             # Publish even when the push failed: one channel's outage must not hold back the
             # other's subscribers. If both fail, the publish error is raised (chained).
-            self._once({**key, "channel": APPSYNC}, lambda: self._publish(view))
+            self._once(
+                {**key, "channel": APPSYNC}, lambda: self._publish(view, update.correlation_id)
+            )
 
     def _push(self, view: Mapping[str, Any], correlation_id: str | None) -> int:
         pushed: dict[str, Any] = {"type": "orderUpdated", "order": view}
@@ -151,6 +153,6 @@ class OrderNotifier:
                 self._subscriptions.disconnect(connection_id)
         return delivered
 
-    def _publish(self, view: Mapping[str, Any]) -> int:
-        self._publisher.publish(view)
+    def _publish(self, view: Mapping[str, Any], correlation_id: str | None) -> int:
+        self._publisher.publish(view, correlation_id)
         return 1

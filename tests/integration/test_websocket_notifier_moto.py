@@ -244,16 +244,21 @@ def test_the_appsync_mutation_is_signed_for_this_region_and_carries_the_view(aws
             boto3.resource("dynamodb", region_name=REGION).Table(TABLE),
             a_view("o-1", "c-1"),
             "2024-05-01T10:00:00Z",
+            correlation_id="checkout-7",
         )
         # When the notifier handles the change
         response = notifier_with(stand_in, gone=set()).handle(stream_event(), None)
     # Then one publishOrderUpdate call arrived, validly signed, with the view as its variable
+    # and the id of the request that caused the change
     assert response == {"batchItemFailures": []}
     assert len(stand_in.received) == 1
     call = stand_in.received[0]
     assert call["signatureValid"]
     assert "publishOrderUpdate" in call["body"]["query"]
-    assert call["body"]["variables"] == {"order": a_view("o-1", "c-1")}
+    assert call["body"]["variables"] == {
+        "order": a_view("o-1", "c-1"),
+        "correlationId": "checkout-7",
+    }
 
 
 def test_a_change_that_appsync_refuses_is_reported_for_retry(aws):

@@ -10,6 +10,7 @@ from functions.orders.read_model import (
     CONNECTIONS_CUSTOMER_ATTRIBUTE,
     CONNECTIONS_CUSTOMER_INDEX,
     CONNECTIONS_PARTITION_KEY,
+    CORRELATION_ATTRIBUTE,
     IDEMPOTENCY_PARTITION_KEY,
     KEY_ATTRIBUTES,
     PARTITION_KEY,
@@ -134,13 +135,26 @@ def create_idempotency_table(client: Any, name: str) -> None:
     )
 
 
-def put_order(table: Any, view: dict[str, Any], created_at: str, version: int = 1) -> None:
-    """Write a view the way the projector does: the view item and the order-list item."""
-    for key in (
-        order_key(view["orderId"]),
-        customer_order_key(view["customerId"], created_at, view["orderId"]),
-    ):
-        table.put_item(Item={**key, VIEW_ATTRIBUTE: view, VERSION_ATTRIBUTE: version})
+def put_order(
+    table: Any,
+    view: dict[str, Any],
+    created_at: str,
+    version: int = 1,
+    correlation_id: str | None = None,
+) -> None:
+    """Write a view the way the projector does: the view item (with the correlation id of the
+    request that caused it, when given) and the order-list item."""
+    caused_by = {CORRELATION_ATTRIBUTE: correlation_id} if correlation_id else {}
+    table.put_item(
+        Item={
+            **order_key(view["orderId"]),
+            VIEW_ATTRIBUTE: view,
+            VERSION_ATTRIBUTE: version,
+            **caused_by,
+        }
+    )
+    listed = customer_order_key(view["customerId"], created_at, view["orderId"])
+    table.put_item(Item={**listed, VIEW_ATTRIBUTE: view, VERSION_ATTRIBUTE: version})
 
 
 def region_environment(postgres_dsn: str, region: str, table: str) -> dict[str, str]:

@@ -257,6 +257,29 @@ def test_publish_order_update_returns_the_view_for_subscribers():
     assert result.data == {"publishOrderUpdate": a_view("o-1", "c-1")}
 
 
+PUBLISH_WITH_ID = (
+    "mutation($o: OrderUpdateInput!, $c: String) { publishOrderUpdate(order: $o, "
+    "correlationId: $c) { orderId correlationId } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [("checkout-42", "checkout-42"), (None, None), ("not an id", None)],
+    ids=["given", "none", "unusable"],
+)
+def test_subscribers_receive_the_correlation_id_of_the_request_that_caused_the_update(
+    sent: str | None, received: str | None
+) -> None:
+    # Given the notifier's update, with the id of the request that caused it (or none)
+    region = Region()
+    # When it calls publishOrderUpdate
+    result = region.run(PUBLISH_WITH_ID, o=a_view("o-1", "c-1"), c=sent)
+    # Then the result subscribers get names that request, when the id is one
+    assert result.errors is None
+    assert result.data == {"publishOrderUpdate": {"orderId": "o-1", "correlationId": received}}
+
+
 @pytest.mark.parametrize(
     "field_name, arguments, expected",
     [

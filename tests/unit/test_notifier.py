@@ -62,7 +62,7 @@ class FakePublisher:
         self.refuse = refuse or set()
         self.published: list[Mapping[str, Any]] = []
 
-    def publish(self, view: Mapping[str, Any]) -> None:
+    def publish(self, view: Mapping[str, Any], correlation_id: str | None = None) -> None:
         if view["orderId"] in self.refuse:
             raise RuntimeError("AppSync refused")
         self.published.append(view)
@@ -88,11 +88,11 @@ class FlakyPublisher(FakePublisher):
         super().__init__()
         self.failures = failures
 
-    def publish(self, view: Mapping[str, Any]) -> None:
+    def publish(self, view: Mapping[str, Any], correlation_id: str | None = None) -> None:
         if self.failures:
             self.failures -= 1
             raise RuntimeError("AppSync answered HTTP 500")
-        super().publish(view)
+        super().publish(view, correlation_id)
 
 
 class BrokenPusher(FakePusher):
