@@ -26,7 +26,7 @@ order keeps, instead of timing out against a provider that does not exist.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
@@ -175,9 +175,14 @@ class UnconfiguredPaymentProvider:
 class NoChargeProvider:
     """The provider of synthetic orders (:mod:`functions.synthetic`): no call, no money.
 
-    Every answer is made up from the order id, so a rerun gets the same one; nothing is ever
-    held, so a compensation finds nothing to void or refund.
+    Every id is made up from the order id, so a rerun gets the same one. Asked what it holds,
+    it answers what the order's payment record says it did (authorized, captured, refunded),
+    as a real provider would: so a synthetic order that fails after its capture is refunded
+    by its compensations like any other, and no FAILED order is left "holding money".
     """
+
+    def __init__(self, recorded: Callable[[str], Mapping[str, Any] | None]) -> None:
+        self._recorded = recorded  # the order's payment row (OrderStore.payment)
 
     def authorize(self, order_id: str, amount: int, currency: str, token: str) -> str:
         """An authorization id of the order's own; no provider is called."""
@@ -188,11 +193,17 @@ class NoChargeProvider:
         return f"synthetic-capture-{order_id}"
 
     def authorization(self, order_id: str, authorization_id: str) -> Authorization:
-        """Released: no money was ever held for a synthetic order."""
-        return Authorization(authorization_id, "voided")
+        """What the payment record says this made-up authorization became."""
+        payment = self._recorded(order_id) or {}
+        status = {"AUTHORIZED": AUTHORIZED, "CAPTURED": CAPTURED, "REFUNDED": REFUNDED}.get(
+            str(payment.get("status")), "voided"
+        )
+        return Authorization(
+            authorization_id, status, payment.get("capture_id"), payment.get("refund_id")
+        )
 
     def find_authorization(self, order_id: str) -> Authorization | None:
-        """None: no provider was ever asked."""
+        """None: an authorization whose answer was lost was never made."""
         return None
 
     def void(self, order_id: str, authorization_id: str) -> None:

@@ -68,7 +68,8 @@ def steps() -> CheckoutSteps:
 @cache
 def synthetic_steps() -> CheckoutSteps:
     """The steps of a synthetic order (functions/synthetic.py): no provider, no CRM."""
-    return CheckoutSteps(store=PostgresOrderStore(database()), payments=NoChargeProvider())
+    store = PostgresOrderStore(database())
+    return CheckoutSteps(store=store, payments=NoChargeProvider(store.payment))
 
 
 def steps_for(event: dict[str, Any]) -> CheckoutSteps:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions import synthetic
+from functions.orders.store import PostgresOrderStore
 from functions.write_api import handler as write_api
 from tests.integration.saga_harness import World, body_of, view
 from tests.support.lambda_context import lambda_context
@@ -116,4 +117,25 @@ def test_a_synthetic_order_forwarded_to_the_internal_route_stays_synthetic(
     # Then its saga charges no one either
     assert world.wait(order_id)["status"] == "SUCCEEDED"
     assert world.order(order_id)[0] == "CONFIRMED"
+    assert world.stand_in_requests() == []
+
+
+@pytest.mark.parametrize("failing", ["confirm_order", "capture_payment", "update_customer"])
+def test_a_synthetic_order_that_fails_is_compensated_and_holds_no_money(
+    world: World, failing: str
+) -> None:
+    # Given a synthetic order whose saga fails at a late step (a database failing over)
+    world.fault(failing, "business")
+    # When its saga runs to the end
+    order_id = accepted(
+        post(synthetic.ROUTE, synthetic.PATH, f"canary-{failing}", synthetic.CUSTOMER_ID)
+    )
+    assert world.wait(order_id)["status"] in ("FAILED", "SUCCEEDED")
+    # Then the order ended FAILED, its made-up payment settled as its compensations left it,
+    # and the drainer finds no FAILED order holding money (no false page)
+    status, _, payment = world.order(order_id)
+    assert status == "FAILED"
+    assert payment in ("VOIDED", "REFUNDED", "PENDING")
+    assert PostgresOrderStore(world.db).failed_holding_money(0) == []
+    # And still no provider or CRM heard of it
     assert world.stand_in_requests() == []
