@@ -1,8 +1,9 @@
 """Synthetic orders: what the write canary places, which the saga completes charging no one.
 
 An order is synthetic only when it came in on the IAM-authorized route
-``POST /synthetic/orders`` (only the write canary's role may call it), or on a primary's
-internal route with :data:`HEADER` from a secondary that took it on that route. A header on
+``POST /synthetic/orders`` (of the deployment's roles, only the write canary's may call it),
+or on a primary's internal route with :data:`HEADER` from a secondary that took it on that
+route. A header on
 the public route means nothing. Its saga runs with ``"synthetic": true`` in its input: no
 payment provider and no CRM are called, and the business counters do not count it. Its
 customer is :data:`CUSTOMER_ID`, which the public routes refuse, so no real order is

@@ -3,7 +3,8 @@
 -- here after the same week, in bounded batches, when the drainer asks. It runs with its owner's
 -- rights and touches only the canary's customer ('synthetic-canary', the one value of
 -- functions/synthetic.py CUSTOMER_ID) and only orders that have ended and whose events were all
--- published: no call of it can remove a customer's order or an event still to publish.
+-- published: no call of it can remove a customer's order or an event still to publish. Whatever
+-- it is asked, it keeps a day of them and deletes 1,000 at most.
 CREATE FUNCTION prune_synthetic_orders(older_than_seconds integer, max_rows integer)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -14,12 +15,12 @@ BEGIN
         SELECT o.order_id FROM orders o
         WHERE o.customer_id = 'synthetic-canary'
           AND o.status IN ('CONFIRMED', 'FAILED')
-          AND o.created_at < now() - make_interval(secs => older_than_seconds)
+          AND o.created_at < now() - make_interval(secs => GREATEST(older_than_seconds, 86400))
           AND NOT EXISTS (
               SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.published_at IS NULL
           )
         ORDER BY o.created_at
-        LIMIT max_rows
+        LIMIT LEAST(max_rows, 1000)
         FOR UPDATE OF o SKIP LOCKED
     ) ended;
     DELETE FROM outbox WHERE order_id = ANY (doomed);

@@ -440,8 +440,9 @@ class PostgresOrderStore:
     def prune_synthetic(self, older_than_seconds: int, limit: int = 500) -> int:
         """Delete up to ``limit`` synthetic orders (functions/synthetic.py) placed more than
         ``older_than_seconds`` ago that have ended and whose events were all published, with
-        every row of theirs; how many went (500 a run at most, under two days of the canary's
-        orders). No other order can be touched."""
+        every row of theirs; how many went (500 a run at most: the drainer runs every minute,
+        and every region's canary orders, about 864 a day with three regions, land here). No
+        other order can be touched, and the database keeps a day of them whatever is asked."""
         # prune_synthetic_orders (migration 0005) deletes with its owner's rights.
         [[deleted]] = self._db.connection().run(
             "SELECT prune_synthetic_orders(:s, :n)", s=older_than_seconds, n=limit
@@ -510,7 +511,8 @@ class PostgresOutbox:
 
     def prune(self, older_than_seconds: int, limit: int = PRUNE_BATCH) -> int:
         """Delete up to ``limit`` events published more than ``older_than_seconds`` ago, oldest
-        first; how many went. An event not yet published is never deleted."""
+        first; how many went. An event not yet published is never deleted, and the database
+        keeps a day of published ones (and deletes 10,000 at most) whatever is asked."""
         # prune_outbox (migration 0004) deletes with its owner's rights; the app role has none.
         [[deleted]] = self._db.connection().run(
             "SELECT prune_outbox(:s, :n)", s=older_than_seconds, n=limit

@@ -1,6 +1,7 @@
-"""Lambda (every region, every minute): publish the domain events waiting in the outbox, and
-delete those published more than ``OUTBOX_RETENTION_DAYS`` (7) ago, and the write canary's
-synthetic orders a week after they were placed (functions/synthetic.py).
+"""Lambda (every region, every minute): publish the domain events waiting in the outbox; then,
+as housekeeping that never fails the run, delete those published more than
+``OUTBOX_RETENTION_DAYS`` (7) ago and the write canary's orders a week after they were placed
+(functions/synthetic.py).
 
 The saga's steps write their events in the outbox with each change and publish them right
 after their commit; what the bus did not take then waits here. This function publishes it
@@ -60,6 +61,25 @@ def publisher() -> EventBridgeDomainEvents:
     return EventBridgeDomainEvents(client, settings().event_bus_name)
 
 
+def housekeeping(outbox: PostgresOutbox) -> dict[str, Any]:
+    """Delete what is past its retention: published events, the canary's old orders.
+
+    Never fails the run: nothing here needs a person now, and an error (a lock, a migration
+    not applied yet) is logged as a warning and tried again next minute.
+    """
+    try:
+        return {
+            "pruned": outbox.prune(settings().retention_days * 86_400),
+            "syntheticOrdersPruned": PostgresOrderStore(database()).prune_synthetic(
+                synthetic.RETENTION_SECONDS
+            ),
+        }
+    except Exception as exc:
+        database().close()
+        logger.warning("housekeeping failed; next run tries again", extra={"reason": repr(exc)})
+        return {"pruned": None, "syntheticOrdersPruned": None}
+
+
 @observed(logger, tracer, EVENT_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Drain the outbox once; raise OutboxNotDrained when something needs a person."""
@@ -68,11 +88,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not outbox.writes():
             return {"skipped": "this region's cluster does not take writes"}
         drained = drain(outbox, publisher())
-        pruned = outbox.prune(settings().retention_days * 86_400)
-        orders = PostgresOrderStore(database())
-        synthetic_pruned = orders.prune_synthetic(synthetic.RETENTION_SECONDS)
         waiting, oldest = outbox.pending()
-        holding = orders.failed_holding_money(HELD_MONEY_GRACE_SECONDS)
+        holding = PostgresOrderStore(database()).failed_holding_money(HELD_MONEY_GRACE_SECONDS)
     except Exception:
         database().close()
         raise
@@ -80,8 +97,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "published": drained.published,
         "pending": waiting,
         "oldestSeconds": round(oldest),
-        "pruned": pruned,
-        "syntheticOrdersPruned": synthetic_pruned,
+        **housekeeping(outbox),
     }
     logger.info("outbox drained", extra=report)
     problems = []

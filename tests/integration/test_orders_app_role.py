@@ -14,6 +14,7 @@ import pg8000.exceptions
 import pg8000.native
 import pytest
 
+from functions import synthetic
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
 from functions.orders.migrations import Migration, load_migrations, migrate
@@ -145,12 +146,33 @@ def test_the_app_role_runs_a_whole_checkout_through_the_store(app: Database) -> 
     outbox.drain_batch(publish)
     assert published == ["OrderPlaced", "PaymentAuthorized", "PaymentCaptured", "OrderConfirmed"]
     assert outbox.pending()[0] == 0 and outbox.drain_batch(publish).claimed == 0
-    # And it may prune published events past their retention (here: all of them), through the
-    # one function that can
-    assert outbox.prune(0) == 4
-    # And it may ask for the canary's old orders to be pruned, which leaves this one alone
-    assert store.prune_synthetic(0) == 0
-    assert store.order("o-ok") is not None
+    # And it may prune published events past their retention, through the one function that
+    # can, which keeps a day of them whatever it is asked
+    assert outbox.prune(0) == 0
+    app.connection().run("UPDATE outbox SET published_at = now() - interval '2 days'")
+    assert outbox.prune(86_400) == 4
+
+
+@pytest.mark.postgres
+def test_the_app_role_prunes_the_canarys_old_orders_and_no_other(
+    app: Database, migrated: str
+) -> None:
+    # Given, as the app role, a canary order and a customer's, both ended and published
+    store, outbox = PostgresOrderStore(app), PostgresOutbox(app)
+    store.reserve("o-canary", "f", {**REQUEST, "customerId": synthetic.CUSTOMER_ID}, 1000)
+    store.reserve("o-customer", "f", REQUEST, 1000)
+    outbox.drain_batch(lambda events: [None] * len(events))
+    admin = database(migrated).connection()
+    admin.run(
+        "UPDATE orders SET status = 'FAILED', failure_cause = 'x', "
+        "created_at = now() - interval '8 days'"
+    )
+    # When the app role asks for the canary's orders older than a week to go
+    deleted = store.prune_synthetic(synthetic.RETENTION_SECONDS)
+    # Then the canary's order went, and the customer's stayed
+    assert deleted == 1
+    assert store.order("o-canary") is None
+    assert store.order("o-customer") is not None
 
 
 @pytest.mark.postgres

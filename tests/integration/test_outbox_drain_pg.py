@@ -166,7 +166,19 @@ def test_a_run_prunes_at_most_one_batch(bus: Bus) -> None:
 
 
 SYNTHETIC = {**REQUEST, "customerId": synthetic.CUSTOMER_ID}
-ORDER_TABLES = ("orders", "order_items", "payments", "saga_steps", "customer_ledger", "outbox")
+
+
+def order_tables() -> tuple[str, ...]:
+    """Every table of the write model with an order_id column, as the migrations made them."""
+    rows = (
+        drainer.database()
+        .connection()
+        .run(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'order_id' "
+            "AND table_schema = 'public' ORDER BY table_name"
+        )
+    )
+    return tuple(str(name) for [name] in rows)
 
 
 def rows_of(order_id: str) -> dict[str, int]:
@@ -174,7 +186,7 @@ def rows_of(order_id: str) -> dict[str, int]:
     connection = drainer.database().connection()
     return {
         table: connection.run(f"SELECT count(*) FROM {table} WHERE order_id = :o", o=order_id)[0][0]
-        for table in ORDER_TABLES
+        for table in order_tables()
     }
 
 
@@ -205,7 +217,8 @@ def confirmed(order_id: str, age: str) -> None:
         a=age,
         o=order_id,
     )
-    assert all(rows_of(order_id)[table] for table in ORDER_TABLES), rows_of(order_id)
+    held = rows_of(order_id)
+    assert len(held) >= 6 and all(held.values()), held
 
 
 def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_else(
@@ -227,7 +240,7 @@ def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_els
     # Then the old ended synthetic orders are gone from every table, and they alone
     assert report["syntheticOrdersPruned"] == 2
     for gone in ("syn-old", "syn-failed"):
-        assert rows_of(gone) == dict.fromkeys(ORDER_TABLES, 0), gone
+        assert set(rows_of(gone).values()) == {0}, gone
     for kept in ("syn-new", "syn-pending", "real-old"):
         assert rows_of(kept)["orders"] == 1, kept
 
@@ -235,14 +248,29 @@ def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_els
 def test_a_synthetic_order_with_an_event_still_to_publish_is_kept(bus: Bus) -> None:
     # Given an old confirmed synthetic order whose event the bus has not taken
     place("syn-unpublished", SYNTHETIC, "CONFIRMED", "8 days")
-    # When the canary's orders are pruned as the app role would ask
+    # When the canary's orders are pruned
     deleted = store().prune_synthetic(synthetic.RETENTION_SECONDS)
-    # Then it stays, event and all, until the event is published
+    # Then it stays, event and all
     assert deleted == 0
     assert rows_of("syn-unpublished")["outbox"] == 1
+    # And once its event is published, it goes
+    drainer.database().connection().run("UPDATE outbox SET published_at = now()")
+    assert store().prune_synthetic(synthetic.RETENTION_SECONDS) == 1
+    assert rows_of("syn-unpublished")["orders"] == 0
 
 
 def test_the_prune_function_names_the_canarys_customer() -> None:
     # The SQL cannot import functions/synthetic.py: the literal must be its one value
     sql = (MIGRATIONS_DIR / "0005_synthetic_retention.sql").read_text()
     assert f"o.customer_id = '{synthetic.CUSTOMER_ID}'" in sql
+
+
+def test_housekeeping_that_fails_never_fails_the_drain(bus: Bus) -> None:
+    # Given events to publish, and a database where pruning fails (a migration not applied yet)
+    store().reserve("o-1", "f", REQUEST, 900)
+    drainer.database().connection().run("DROP FUNCTION prune_outbox(integer, integer)")
+    # When the drainer runs
+    report = drainer.handler({}, lambda_context())
+    # Then the events are published and the run passes, saying pruning did not happen
+    assert bus.taken == ["OrderPlaced"]
+    assert report["pending"] == 0 and report["pruned"] is None
