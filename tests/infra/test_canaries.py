@@ -31,12 +31,16 @@ from tests.support.plan import (
     API_ROUTE,
     BUCKET,
     CANARY,
+    ROLE_POLICY,
     TABLE_ITEM,
     TOPIC,
     api_of,
+    as_list,
     one_with,
     output_values,
+    role_policies,
     role_statements,
+    statements,
 )
 
 
@@ -92,10 +96,19 @@ def test_every_region_runs_the_write_canary_against_its_own_api_with_the_only_ro
         api = api_of(stack, "HTTP")
         [statement] = invokes
         assert statement["Resource"] == f"{api.outputs['executionArn']}/*/POST/synthetic/orders"
-        read_actions = {
-            a for s in role_statements(stack, read.inputs["executionRoleArn"]) for a in s["Action"]
-        }
-        assert "execute-api:Invoke" not in read_actions
+        # And no other role of the stack may invoke the synthetic route (or every route)
+        others = [
+            s
+            for policy in stack.of_type(ROLE_POLICY)
+            if policy not in role_policies(stack, write.inputs["executionRoleArn"])
+            for s in statements(policy)
+            if "execute-api:Invoke" in as_list(s["Action"])
+        ]
+        assert not [
+            s
+            for s in others
+            if any("synthetic" in r or r.endswith("/*") for r in as_list(s["Resource"]))
+        ], others
 
 
 @pytest.mark.parametrize("handler", [HANDLER, WRITE_HANDLER], ids=["read", "write"])

@@ -34,13 +34,15 @@ class FakeControl:
 
 @dataclass
 class FakeSaga:
-    """Executions by name, with the fingerprint each was started with."""
+    """Executions by name, with the fingerprint and the input each was started with."""
 
     started: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def start(self, order_id: str, fingerprint: str, saga_input: dict[str, Any]) -> StartOutcome:
         if order_id not in self.started:
             self.started[order_id] = fingerprint
+            self.inputs[order_id] = saga_input
             return StartOutcome.STARTED
         if self.started[order_id] == fingerprint:
             return StartOutcome.SAME_ORDER

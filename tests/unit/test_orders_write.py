@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions import synthetic
 from functions.orders.domain import order_id_for
 from functions.orders.ports import ControlRecord, Mode, Relayed
 from functions.orders.write import WriteDeps, place_order
@@ -297,3 +298,44 @@ def test_an_order_not_yet_in_the_views_is_told_by_this_region_s_executions() -> 
     other["items"][0]["quantity"] = 2
     # When its key comes with another body / Then the execution's input tells: 409
     assert place_order(KEY, json.dumps(other), deps).status == 409
+
+
+SYNTHETIC_BODY = json.dumps({**json.loads(BODY), "customerId": synthetic.CUSTOMER_ID})
+
+
+def test_a_secondary_forwards_a_synthetic_order_saying_so_and_never_puts_it_on_the_bus() -> None:
+    # Given a secondary in async mode, whose bus would take real orders
+    forwarder, publisher = FakeForwarder(), FakePublisher()
+    deps = secondary(
+        forwarder, publisher=publisher, async_mode=True, deployed_primary_region="eu-west-1"
+    )
+    # When the write canary's order comes in on its route
+    response = place_order(KEY, SYNTHETIC_BODY, deps, is_synthetic=True)
+    # Then it went straight to the primary's internal route, marked synthetic
+    assert response.status == 202
+    [(url, region, headers, _)] = forwarder.calls
+    assert (url, region) == ("https://primary/internal/orders", "eu-west-1")
+    assert headers[synthetic.HEADER] == "true"
+    assert publisher.events == []
+
+
+def test_a_secondary_forwards_a_real_order_without_the_synthetic_mark() -> None:
+    forwarder = FakeForwarder()
+    place_order(KEY, BODY, secondary(forwarder))
+    [(_, _, headers, _)] = forwarder.calls
+    assert synthetic.HEADER not in headers
+
+
+def test_the_primary_starts_a_synthetic_orders_saga_marked_synthetic() -> None:
+    # Given the primary
+    saga = FakeSaga()
+    # When the write canary's order comes in on its route
+    place_order(KEY, SYNTHETIC_BODY, primary(saga=saga), is_synthetic=True)
+    # Then the saga's input says synthetic, which its steps read
+    assert saga.inputs[order_id_for("key-1")][synthetic.FIELD] is True
+
+
+def test_a_real_orders_saga_input_does_not_say_synthetic() -> None:
+    saga = FakeSaga()
+    place_order(KEY, BODY, primary(saga=saga))
+    assert synthetic.FIELD not in saga.inputs[order_id_for("key-1")]
