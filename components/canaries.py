@@ -8,7 +8,7 @@ Every 5 minutes (code: ``functions/canary``):
 - the write canary signs ``POST /synthetic/orders`` (its role alone may call that IAM route)
   and reads the order back from the same region until it is CONFIRMED: forwarding to the
   writer, the saga, the projection and replication, end to end. A synthetic order charges no
-  one and counts in no business metric (``functions/synthetic.py``).
+  one and counts in no order counter (``functions/synthetic.py``).
 
 For each, ``SuccessPercent`` below 90 for 2 of 3 runs pages through the region's alarm topic,
 and so does a canary that stops running (missing data breaches). Runs' artifacts go to a
