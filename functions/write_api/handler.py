@@ -35,6 +35,7 @@ from functions.orders.ports import ControlRecord, Mode, WritePathMisconfigured
 from functions.orders.settings import WriteApiSettings
 from functions.orders.write import WriteDeps, error, place_order
 
+INTERNAL_ROUTE = "POST /internal/orders"
 INTERNAL_PATH_SUFFIX = "/internal/orders"
 logger = service_logger("write-api")
 tracer = service_tracer("write-api")
@@ -92,10 +93,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except (binascii.Error, ValueError):
             return error(400, "INVALID_BODY", "the body is not valid base64").to_api_gateway()
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    forwarded = path.endswith(INTERNAL_PATH_SUFFIX)
-    # Both routes that can say "synthetic" take IAM authorization; the public one cannot. The
-    # route key is API Gateway's, never the client's.
-    is_synthetic = event.get("routeKey") == synthetic.ROUTE or (
+    # Which route API Gateway matched (its route key, never the client's); events without one
+    # (older tests, a console test event) fall back to the path.
+    route = event.get("routeKey")
+    forwarded = route == INTERNAL_ROUTE if route else path.endswith(INTERNAL_PATH_SUFFIX)
+    # Both routes that can say "synthetic" take IAM authorization; the public one cannot.
+    is_synthetic = route == synthetic.ROUTE or (
         forwarded and str(headers.get(synthetic.HEADER, "")).lower() == "true"
     )
     try:

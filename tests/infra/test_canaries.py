@@ -25,6 +25,7 @@ from components.http_api import INTERNAL_WRITE_ROUTE
 from functions import synthetic
 from functions.canary.journey import KNOWN_ORDER_ID, known_order_view
 from functions.read_side.views import api_view
+from functions.write_api import handler as write_api
 from ops.simulate import DeploymentResult, Resource, StackResult
 from tests.support.plan import (
     ALARM,
@@ -198,3 +199,5 @@ def test_a_changed_canary_script_is_a_changed_path_the_provider_uploads(
 def test_the_routes_the_policy_pack_keeps_on_iam_are_the_ones_the_program_makes() -> None:
     # components/guards.py imports nothing, so it spells the route keys out: the same ones
     assert {INTERNAL_WRITE_ROUTE, synthetic.ROUTE} == IAM_ONLY_ROUTES
+    # and the write function knows the internal route by the same key
+    assert write_api.INTERNAL_ROUTE == INTERNAL_WRITE_ROUTE

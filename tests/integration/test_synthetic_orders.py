@@ -82,6 +82,8 @@ def test_a_real_order_next_to_it_is_still_charged_and_counted(
     [
         # The public route, even with the header a secondary adds when it forwards
         ("POST /orders", "/orders", {synthetic.HEADER: "true"}),
+        # ... and behind a base path that ends like the internal route's
+        ("POST /orders", "/v1/internal/orders", {synthetic.HEADER: "true"}),
         ("POST /orders", "/orders", {}),
     ],
 )
