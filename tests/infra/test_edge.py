@@ -298,7 +298,8 @@ def test_appsync_serves_the_functions_schema_with_api_key_and_iam(
         assert {api.inputs["authenticationType"], *providers} == {"API_KEY", "AWS_IAM"}
         # publishOrderUpdate carries @aws_iam alone: API-key clients cannot publish.
         assert (
-            "publishOrderUpdate(order: OrderUpdateInput!): Order @aws_iam\n" in api.inputs["schema"]
+            "publishOrderUpdate(order: OrderUpdateInput!, correlationId: String): Order @aws_iam\n"
+            in api.inputs["schema"]
         )
 
 
