@@ -84,6 +84,16 @@ def deploy_checkout(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) ->
     return str(arn)
 
 
+def customer_items(customer_id: str, region: str = PRIMARY) -> list[dict[str, Any]]:
+    """The customer's order-list items in the global table, as the low-level client reads them."""
+    found = boto3.client("dynamodb", region_name=region).query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": read_model.customer_partition(customer_id)}},
+    )
+    return list(found["Items"])
+
+
 def create_global_table(region: str, name: str = TABLE) -> None:
     """The global table's schema, from the one module that defines it."""
     boto3.client("dynamodb", region_name=region).create_table(

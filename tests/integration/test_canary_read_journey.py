@@ -31,6 +31,7 @@ from tests.support.read_side import (
     http_event,
     put_order,
     region_environment,
+    use_page_token_secret,
 )
 
 REGION = "eu-west-1"
@@ -50,10 +51,7 @@ def region(monkeypatch: pytest.MonkeyPatch, postgres_dsn: str) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         create_order_table(boto3.client("dynamodb", region_name=REGION), TABLE)
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="page-token-key", SecretString="k" * 32
-        )
-        monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
+        use_page_token_secret(monkeypatch, REGION)
         caches = (health_handler.build_health, read_handler.build_api, read_handler.build_queries)
         for cached in caches:
             cached.cache_clear()

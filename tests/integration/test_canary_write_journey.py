@@ -22,7 +22,7 @@ from functions.write_api import handler as write_api
 from tests.integration.orders_harness import Recorded, put_control, serve
 from tests.integration.saga_harness import PRIMARY, World
 from tests.support.lambda_context import lambda_context
-from tests.support.read_side import a_view, http_event
+from tests.support.read_side import a_view, http_event, use_page_token_secret
 
 pytestmark = pytest.mark.postgres
 
@@ -30,10 +30,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def read_side(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """The read handler of the world's region, on the same table."""
-    secret = boto3.client("secretsmanager", region_name=PRIMARY).create_secret(
-        Name="page-token-key", SecretString="k" * 32
-    )
-    monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
+    use_page_token_secret(monkeypatch, PRIMARY)
     read_handler.build_api.cache_clear()
     read_handler.build_queries.cache_clear()
     return world

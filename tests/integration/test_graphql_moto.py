@@ -12,7 +12,7 @@ from functions.graphql import handler as graphql_handler
 from functions.read_api import handler as read_handler
 from tests.support.appsync_emulator import executable_schema, run
 from tests.support.lambda_context import lambda_context
-from tests.support.read_side import a_view, create_order_table, put_order
+from tests.support.read_side import a_view, create_order_table, put_order, use_page_token_secret
 
 REGION = "sa-east-1"
 TABLE = "orders-sa"
@@ -34,10 +34,7 @@ def region(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
         put_order(table, a_view("o-1", "c-1"), "2024-05-01T10:00:00Z")
         put_order(table, a_view("o-2", "c-1"), "2024-05-02T10:00:00Z")
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="page-token-key", SecretString="s" * 32
-        )
-        monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
+        use_page_token_secret(monkeypatch, REGION, "s" * 32)
         for cached in (graphql_handler.build_app, read_handler.build_queries):
             cached.cache_clear()
         yield

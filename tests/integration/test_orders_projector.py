@@ -20,6 +20,7 @@ from tests.integration.orders_harness import (
     PRIMARY,
     TABLE,
     create_global_table,
+    customer_items,
 )
 from tests.support.lambda_context import lambda_context
 
@@ -61,16 +62,6 @@ def view_of(order_id: str) -> dict[str, Any]:
         TableName=TABLE, Key={k: {"S": v} for k, v in read_model.order_key(order_id).items()}
     )
     return item["Item"]
-
-
-def list_items(customer_id: str) -> list[dict[str, Any]]:
-    """The customer's order-list items in the global table."""
-    found = boto3.client("dynamodb", region_name=PRIMARY).query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": read_model.customer_partition(customer_id)}},
-    )
-    return list(found["Items"])
 
 
 def sqs_event(order_id: str) -> dict[str, Any]:
@@ -174,8 +165,10 @@ def test_a_synthetic_orders_items_expire_a_week_after_it_was_placed(
     )
     expected = {"N": str(placed + synthetic.RETENTION_SECONDS)}
     assert view_of("o-syn")[read_model.TTL_ATTRIBUTE] == expected
-    listed = list_items(synthetic.CUSTOMER_ID)
+    listed = customer_items(synthetic.CUSTOMER_ID)
     assert [item[read_model.TTL_ATTRIBUTE] for item in listed] == [expected]
     # And a customer's order never expires
     assert read_model.TTL_ATTRIBUTE not in view_of("o-real")
-    assert all(read_model.TTL_ATTRIBUTE not in item for item in list_items(REQUEST["customerId"]))
+    assert all(
+        read_model.TTL_ATTRIBUTE not in item for item in customer_items(REQUEST["customerId"])
+    )

@@ -17,6 +17,7 @@ from functions.write_api import handler as write_api
 from tests.integration.orders_harness import (
     PRIMARY,
     TABLE,
+    customer_items,
 )
 from tests.integration.saga_harness import (
     End,
@@ -49,11 +50,7 @@ def test_a_good_card_ends_confirmed_captured_once_and_projected(world: World) ->
     assert shown["total"]["N"] == "3998"
     assert shown["payment"]["M"]["status"]["S"] == "CAPTURED"
     # And the customer's order list holds it too
-    listed = table.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": read_model.customer_partition("cust-1")}},
-    )["Items"]
+    listed = customer_items("cust-1")
     assert [i["view"]["M"]["orderId"]["S"] for i in listed] == [order_id]
     # And every event left the outbox
     assert world.pending_events() == []

@@ -15,7 +15,13 @@ from moto import mock_aws
 from functions.read_api import handler as read_handler
 from functions.read_api.handler import GET_ORDER, LIST_ORDERS
 from tests.support.lambda_context import lambda_context
-from tests.support.read_side import a_view, create_order_table, http_event, put_order
+from tests.support.read_side import (
+    a_view,
+    create_order_table,
+    http_event,
+    put_order,
+    use_page_token_secret,
+)
 
 REGION = "eu-west-1"
 TABLE = "orders-eu-west-1"
@@ -35,10 +41,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         create_order_table(boto3.client("dynamodb", region_name=REGION), TABLE)
-        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="page-token-key", SecretString="k" * 32
-        )
-        monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
+        use_page_token_secret(monkeypatch, REGION)
         read_handler.build_api.cache_clear()
         read_handler.build_queries.cache_clear()
         yield boto3.resource("dynamodb", region_name=REGION).Table(TABLE)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
+
 from functions.orders.read_model import (
     CONNECTIONS_CUSTOMER_ATTRIBUTE,
     CONNECTIONS_CUSTOMER_INDEX,
@@ -174,3 +176,12 @@ def region_environment(postgres_dsn: str, region: str, table: str) -> dict[str, 
         "DB_USER": parts.username or "postgres",
         "DB_IAM_AUTH": "false",
     }
+
+
+def use_page_token_secret(monkeypatch: Any, region: str, value: str = "k" * 32) -> None:
+    """The page-token key in (moto's) Secrets Manager, named by PAGE_TOKEN_SECRET_ARN as the
+    read API, GraphQL and WebSocket functions read it."""
+    secret = boto3.client("secretsmanager", region_name=region).create_secret(
+        Name="page-token-key", SecretString=value
+    )
+    monkeypatch.setenv("PAGE_TOKEN_SECRET_ARN", secret["ARN"])
