@@ -129,30 +129,25 @@ class OrderNotifier:
             "updatedAt": view["updatedAt"],
         }
         try:
-            return self._once(
-                {**key, "channel": WEBSOCKET}, lambda: self._push(view, update.correlation_id)
-            )
+            return self._once({**key, "channel": WEBSOCKET}, lambda: self._push(update))
         finally:
             # Publish even when the push failed: one channel's outage must not hold back the
             # other's subscribers. If both fail, the publish error is raised (chained).
-            self._once(
-                {**key, "channel": APPSYNC}, lambda: self._publish(view, update.correlation_id)
-            )
+            self._once({**key, "channel": APPSYNC}, lambda: self._publish(update))
 
-    def _push(self, view: Mapping[str, Any], correlation_id: str | None) -> int:
-        pushed: dict[str, Any] = {"type": "orderUpdated", "order": view}
-        if correlation_id is not None:
-            pushed[correlation.FIELD] = correlation_id
-        message = json.dumps(pushed, separators=(",", ":"))
-        data = message.encode("utf-8")
+    def _push(self, update: OrderUpdate) -> int:
+        pushed: dict[str, Any] = {"type": "orderUpdated", "order": update.view}
+        if update.correlation_id is not None:
+            pushed[correlation.FIELD] = update.correlation_id
+        data = json.dumps(pushed, separators=(",", ":")).encode("utf-8")
         delivered = 0
-        for connection_id in list(self._subscriptions.subscribers(view["customerId"])):
+        for connection_id in list(self._subscriptions.subscribers(update.view["customerId"])):
             if self._pusher.push(connection_id, data):
                 delivered += 1
             else:
                 self._subscriptions.disconnect(connection_id)
         return delivered
 
-    def _publish(self, view: Mapping[str, Any], correlation_id: str | None) -> int:
-        self._publisher.publish(view, correlation_id)
+    def _publish(self, update: OrderUpdate) -> int:
+        self._publisher.publish(update.view, update.correlation_id)
         return 1
