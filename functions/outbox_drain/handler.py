@@ -61,7 +61,7 @@ def publisher() -> EventBridgeDomainEvents:
     return EventBridgeDomainEvents(client, settings().event_bus_name)
 
 
-def housekeeping(outbox: PostgresOutbox) -> dict[str, Any]:
+def housekeeping(outbox: PostgresOutbox, orders: PostgresOrderStore) -> dict[str, Any]:
     """Delete what is past its retention: published events, the canary's old orders.
 
     Never fails the run: nothing here needs a person now, and an error (a lock, a migration
@@ -70,9 +70,7 @@ def housekeeping(outbox: PostgresOutbox) -> dict[str, Any]:
     try:
         return {
             "pruned": outbox.prune(settings().retention_days * 86_400),
-            "syntheticOrdersPruned": PostgresOrderStore(database()).prune_synthetic(
-                synthetic.RETENTION_SECONDS
-            ),
+            "syntheticOrdersPruned": orders.prune_synthetic(synthetic.RETENTION_SECONDS),
         }
     except Exception as exc:
         database().close()
@@ -83,13 +81,13 @@ def housekeeping(outbox: PostgresOutbox) -> dict[str, Any]:
 @observed(logger, tracer, EVENT_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Drain the outbox once; raise OutboxNotDrained when something needs a person."""
-    outbox = PostgresOutbox(database())
+    outbox, orders = PostgresOutbox(database()), PostgresOrderStore(database())
     try:
         if not outbox.writes():
             return {"skipped": "this region's cluster does not take writes"}
         drained = drain(outbox, publisher())
         waiting, oldest = outbox.pending()
-        holding = PostgresOrderStore(database()).failed_holding_money(HELD_MONEY_GRACE_SECONDS)
+        holding = orders.failed_holding_money(HELD_MONEY_GRACE_SECONDS)
     except Exception:
         database().close()
         raise
@@ -97,7 +95,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "published": drained.published,
         "pending": waiting,
         "oldestSeconds": round(oldest),
-        **housekeeping(outbox),
+        **housekeeping(outbox, orders),
     }
     logger.info("outbox drained", extra=report)
     problems = []
