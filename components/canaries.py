@@ -112,32 +112,20 @@ class RegionalCanaries(pulumi.ComponentResource):
                 item=json.dumps(known_order_item()),
                 opts=child,
             )
-        read = _canary(
-            name,
+        self._name, self._settings, self._child = name, settings, child
+        self._bucket, self._topic_arn = bucket, args.alarm_topic_arn
+        self._archive = relative_to_project(canary_archive())
+        read = self._journey(
             "read",
-            settings,
-            bucket,
             role.arn,
             HANDLER,
             60,
             {"CANARY_BASE_URL": args.http_api_url, "CANARY_ORDER_ID": KNOWN_ORDER_ID},
-            pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[known_order] if known_order else [])
-            ),
-        )
-        _success_alarm(
-            name,
-            "read",
-            settings,
-            args.alarm_topic_arn,
-            read,
             "the read canary (GET /health, GET /orders/{id}) fails or stopped running: users of "
             "this region may not read their orders",
-            child,
+            depends_on=[known_order] if known_order else [],
         )
-        self.canary_name = read.name
         self.canary_names: list[pulumi.Output[str]] = [read.name]
-        self.write_canary_name: pulumi.Output[str] | None = None
         if args.http_api_execution_arn is not None:
             route = pulumi.Output.concat(
                 args.http_api_execution_arn, "/*/", synthetic.ROUTE.replace(" ", "", 1)
@@ -147,33 +135,72 @@ class RegionalCanaries(pulumi.ComponentResource):
             write_role, _ = service_role(
                 f"{name}-write", settings, "lambda.amazonaws.com", [*base, invoke], child
             )
-            write = _canary(
-                name,
+            write = self._journey(
                 "write",
-                settings,
-                bucket,
                 write_role.arn,
                 WRITE_HANDLER,
                 # The journey's deadline, and room for the POST and a cold start.
                 int(WRITE_DEADLINE_SECONDS) + 60,
                 {"CANARY_BASE_URL": args.http_api_url, "CANARY_REGION": settings.region},
-                child,
-            )
-            _success_alarm(
-                name,
-                "write",
-                settings,
-                args.alarm_topic_arn,
-                write,
                 "the write canary (POST /synthetic/orders, then its order CONFIRMED in this "
                 "region) fails or stopped running: orders placed here may not go through",
-                child,
             )
-            self.write_canary_name = write.name
             self.canary_names.append(write.name)
-        self.register_outputs(
-            {"canary_name": self.canary_name, "write_canary_name": self.write_canary_name}
+        self.register_outputs({"canary_names": self.canary_names})
+
+    def _journey(
+        self,
+        journey: str,
+        role_arn: pulumi.Input[str],
+        handler: str,
+        timeout_seconds: int,
+        environment: dict[str, pulumi.Input[str]],
+        what_fails: str,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> aws.synthetics.Canary:
+        """One journey's canary, every 5 minutes from the canary archive, and its alarm:
+        CloudWatch's recommended one, SuccessPercent below 90 in 2 of 3 runs (a canary that
+        stops running breaches too)."""
+        name, settings = self._name, self._settings
+        canary = aws.synthetics.Canary(
+            f"{name}-{journey}",
+            name=canary_name(settings, journey),
+            artifact_s3_location=pulumi.Output.concat("s3://", self._bucket.bucket, f"/{journey}/"),
+            execution_role_arn=role_arn,
+            handler=handler,
+            runtime_version=RUNTIME_VERSION,
+            # Relative to the project, as the Lambda archives are, and named after its bytes, so
+            # that a changed script reaches the canary (docs/pitfalls.md item 27).
+            zip_file=self._archive,
+            schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
+            run_config=aws.synthetics.CanaryRunConfigArgs(
+                timeout_in_seconds=timeout_seconds,
+                active_tracing=True,
+                environment_variables=environment,
+            ),
+            start_canary=True,
+            success_retention_period=7,
+            failure_retention_period=ARTIFACT_DAYS,
+            tags=tags(settings, f"{name}-{journey}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )
+        alarm_when_below(
+            f"{name}-{journey}-success",
+            settings,
+            self._topic_arn,
+            self._child,
+            name=f"{PROJECT}-{settings.stack}-canary-{journey}-success",
+            alarm_description=f"{settings.region}: {what_fails}",
+            namespace="CloudWatchSynthetics",
+            metric_name="SuccessPercent",
+            dimensions={"CanaryName": canary.name},
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=SUCCESS_PERCENT_THRESHOLD,
+        )
+        return canary
 
     @staticmethod
     def _artifacts(
@@ -237,68 +264,3 @@ def _run_statements(
         },
         {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
     ]
-
-
-def _canary(
-    name: str,
-    journey: str,
-    settings: Settings,
-    bucket: aws.s3.Bucket,
-    role_arn: pulumi.Input[str],
-    handler: str,
-    timeout_seconds: int,
-    environment: dict[str, pulumi.Input[str]],
-    opts: pulumi.ResourceOptions,
-) -> aws.synthetics.Canary:
-    """One journey's canary, every 5 minutes, from the canary archive."""
-    return aws.synthetics.Canary(
-        f"{name}-{journey}",
-        name=canary_name(settings, journey),
-        artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, f"/{journey}/"),
-        execution_role_arn=role_arn,
-        handler=handler,
-        runtime_version=RUNTIME_VERSION,
-        # Relative to the project, as the Lambda archives are: the same in every checkout. Named
-        # after its bytes, so that a changed script reaches the canary (docs/pitfalls.md item 27).
-        zip_file=relative_to_project(canary_archive()),
-        schedule=aws.synthetics.CanaryScheduleArgs(expression=SCHEDULE),
-        run_config=aws.synthetics.CanaryRunConfigArgs(
-            timeout_in_seconds=timeout_seconds,
-            active_tracing=True,
-            environment_variables=environment,
-        ),
-        start_canary=True,
-        success_retention_period=7,
-        failure_retention_period=ARTIFACT_DAYS,
-        tags=tags(settings, f"{name}-{journey}"),
-        opts=opts,
-    )
-
-
-def _success_alarm(
-    name: str,
-    journey: str,
-    settings: Settings,
-    topic_arn: pulumi.Input[str],
-    canary: aws.synthetics.Canary,
-    what_fails: str,
-    opts: pulumi.ResourceOptions,
-) -> aws.cloudwatch.MetricAlarm:
-    """CloudWatch's recommended canary alarm: SuccessPercent below 90 in 2 of 3 runs; a canary
-    that stops running breaches too."""
-    return alarm_when_below(
-        f"{name}-{journey}-success",
-        settings,
-        topic_arn,
-        opts,
-        name=f"{PROJECT}-{settings.stack}-canary-{journey}-success",
-        alarm_description=f"{settings.region}: {what_fails}",
-        namespace="CloudWatchSynthetics",
-        metric_name="SuccessPercent",
-        dimensions={"CanaryName": canary.name},
-        statistic="Average",
-        period=300,
-        evaluation_periods=3,
-        datapoints_to_alarm=2,
-        threshold=SUCCESS_PERCENT_THRESHOLD,
-    )
