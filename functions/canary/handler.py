@@ -24,39 +24,37 @@ from functions.outbound import SigV4, Transport, Unreachable
 TIMEOUT_SECONDS = 10.0
 
 
-def _answer(status: int, raw: bytes) -> Answer:
+def _send(
+    sender: Transport,
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    signer: SigV4 | None = None,
+) -> Answer:
+    """One request; its JSON body (None when not JSON), or ConnectionError if none came."""
     try:
-        return Answer(status, json.loads(raw))
+        answer = sender.send(method, url, body, headers, signer)
+    except Unreachable as exc:
+        raise ConnectionError(str(exc)) from exc
+    try:
+        return Answer(answer.status, json.loads(answer.body))
     except ValueError:
-        return Answer(status, None)
+        return Answer(answer.status, None)
 
 
 def https_get(base_url: str, timeout: float = TIMEOUT_SECONDS) -> Get:
     """A ``get`` over HTTPS to ``base_url``; an HTTP error status is an answer, not a raise."""
     sender = Transport(timeout)
-
-    def get(path: str, headers: dict[str, str]) -> Answer:
-        try:
-            answer = sender.send("GET", f"{base_url}{path}", None, headers)
-        except Unreachable as exc:
-            raise ConnectionError(str(exc)) from exc
-        return _answer(answer.status, answer.body)
-
-    return get
+    return lambda path, headers: _send(sender, "GET", f"{base_url}{path}", None, headers)
 
 
 def signed_post(base_url: str, signer: SigV4, timeout: float = TIMEOUT_SECONDS) -> Post:
     """A ``post`` over HTTPS to ``base_url``, signed for the region's API Gateway."""
     sender = Transport(timeout)
-
-    def post(path: str, headers: dict[str, str], body: bytes) -> Answer:
-        try:
-            answer = sender.send("POST", f"{base_url}{path}", body, headers, signer)
-        except Unreachable as exc:
-            raise ConnectionError(str(exc)) from exc
-        return _answer(answer.status, answer.body)
-
-    return post
+    return lambda path, headers, body: _send(
+        sender, "POST", f"{base_url}{path}", body, headers, signer
+    )
 
 
 def _summary(journey: str, correlation_id: str, steps: list[Step]) -> dict[str, Any]:
