@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pg8000.native
@@ -13,10 +12,10 @@ from functions import synthetic
 from functions.orders.db import Database, DatabaseSettings
 from functions.orders.domain import OrderStatus
 from functions.orders.migrations import MIGRATIONS_DIR, migrate
-from functions.orders.outbox import OutboxEvent
 from functions.orders.settings import OutboxDrainSettings
 from functions.orders.store import PostgresOrderStore, PostgresOutbox
 from functions.outbox_drain import handler as drainer
+from tests.support.bus import MemoryBus
 from tests.support.lambda_context import lambda_context
 
 pytestmark = pytest.mark.postgres
@@ -28,25 +27,11 @@ REQUEST = {
 }
 
 
-@dataclass
-class Bus:
-    """Takes every event, unless down."""
-
-    down: bool = False
-    taken: list[str] = field(default_factory=list)
-
-    def publish_batch(self, events: Sequence[OutboxEvent]) -> list[str | None]:
-        if self.down:
-            return ["ServiceUnavailable"] * len(events)
-        self.taken.extend(e.detail_type for e in events)
-        return [None] * len(events)
-
-
 @pytest.fixture
-def bus(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bus]:
+def bus(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBus]:
     migrate(Database(DatabaseSettings.from_env({"DATABASE_URL": postgres_dsn})))
     monkeypatch.setenv("DATABASE_URL", postgres_dsn)
-    the_bus = Bus()
+    the_bus = MemoryBus()
     monkeypatch.setattr(drainer, "publisher", lambda: the_bus)
     monkeypatch.setattr(drainer, "settings", lambda: OutboxDrainSettings("eu-west-1", "orders"))
     drainer.database.cache_clear()
@@ -59,7 +44,7 @@ def store() -> PostgresOrderStore:
     return PostgresOrderStore(drainer.database())
 
 
-def test_the_drainer_publishes_what_waits_and_reports_nothing_pending(bus: Bus) -> None:
+def test_the_drainer_publishes_what_waits_and_reports_nothing_pending(bus: MemoryBus) -> None:
     # Given an order whose events the steps could not publish
     store().reserve("o-1", "f", REQUEST, 900)
     # When the schedule runs the drainer
@@ -69,7 +54,7 @@ def test_the_drainer_publishes_what_waits_and_reports_nothing_pending(bus: Bus) 
     assert (report["published"], report["pending"]) == (1, 0)
 
 
-def test_the_drainer_fails_while_the_bus_refuses_so_that_someone_is_paged(bus: Bus) -> None:
+def test_the_drainer_fails_while_the_bus_refuses_so_that_someone_is_paged(bus: MemoryBus) -> None:
     # Given events waiting, and a bus that refuses them
     store().reserve("o-1", "f", REQUEST, 900)
     bus.down = True
@@ -79,7 +64,7 @@ def test_the_drainer_fails_while_the_bus_refuses_so_that_someone_is_paged(bus: B
 
 
 def test_the_drainer_reports_failed_orders_that_still_hold_money(
-    bus: Bus, monkeypatch: pytest.MonkeyPatch
+    bus: MemoryBus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an order captured, then FAILED, and never refunded (a compensation gave up)
     orders = store()
@@ -102,7 +87,7 @@ def test_the_drainer_reports_failed_orders_that_still_hold_money(
 
 
 def test_where_the_cluster_does_not_take_writes_the_drainer_does_nothing(
-    bus: Bus, postgres_dsn: str
+    bus: MemoryBus, postgres_dsn: str
 ) -> None:
     # Given events waiting in a database this region can only read (a secondary's cluster)
     store().reserve("o-1", "f", REQUEST, 900)
@@ -122,7 +107,7 @@ def test_where_the_cluster_does_not_take_writes_the_drainer_does_nothing(
 
 
 def test_published_events_leave_the_outbox_after_the_retention_and_pending_ones_never(
-    bus: Bus,
+    bus: MemoryBus,
 ) -> None:
     # Given three orders' events, all published, and one more event still waiting
     for order_id in ("o-old", "o-edge", "o-new"):
@@ -150,7 +135,7 @@ def test_published_events_leave_the_outbox_after_the_retention_and_pending_ones_
     assert left == [["o-edge", False], ["o-new", False], ["o-waiting", True]]
 
 
-def test_a_run_prunes_at_most_one_batch(bus: Bus) -> None:
+def test_a_run_prunes_at_most_one_batch(bus: MemoryBus) -> None:
     # Given more old published events than one run deletes
     for n in range(5):
         store().reserve(f"o-{n}", "f", REQUEST, 900)
@@ -222,7 +207,7 @@ def confirmed(order_id: str, age: str) -> None:
 
 
 def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_else(
-    bus: Bus,
+    bus: MemoryBus,
 ) -> None:
     # Given synthetic orders: confirmed 8 days ago, failed 8 days ago, confirmed yesterday,
     # still pending 8 days on; and a customer's order confirmed 30 days ago
@@ -245,7 +230,7 @@ def test_the_canarys_old_ended_orders_are_deleted_with_every_row_and_nothing_els
         assert rows_of(kept)["orders"] == 1, kept
 
 
-def test_a_synthetic_order_with_an_event_still_to_publish_is_kept(bus: Bus) -> None:
+def test_a_synthetic_order_with_an_event_still_to_publish_is_kept(bus: MemoryBus) -> None:
     # Given an old confirmed synthetic order whose event the bus has not taken
     place("syn-unpublished", SYNTHETIC, "CONFIRMED", "8 days")
     # When the canary's orders are pruned
@@ -265,7 +250,7 @@ def test_the_prune_function_names_the_canarys_customer() -> None:
     assert f"o.customer_id = '{synthetic.CUSTOMER_ID}'" in sql
 
 
-def test_housekeeping_that_fails_never_fails_the_drain(bus: Bus) -> None:
+def test_housekeeping_that_fails_never_fails_the_drain(bus: MemoryBus) -> None:
     # Given events to publish, and a database where pruning fails (a migration not applied yet)
     store().reserve("o-1", "f", REQUEST, 900)
     drainer.database().connection().run("DROP FUNCTION prune_outbox(integer, integer)")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from functions.orders.outbox import BATCH, Batch, OutboxEvent, Publish, drain
+from tests.support.bus import MemoryBus
 
 
 @dataclass
@@ -26,27 +26,13 @@ class MemoryOutbox:
         return Batch(len(claimed), len(taken), refused[0] if refused else None)
 
 
-@dataclass
-class Bus:
-    """Takes events until it is ``down``."""
-
-    down: bool = False
-    taken: list[str] = field(default_factory=list)
-
-    def publish_batch(self, events: Sequence[OutboxEvent]) -> list[str | None]:
-        if self.down:
-            return ["InternalFailure"] * len(events)
-        self.taken.extend(e.detail_type for e in events)
-        return [None] * len(events)
-
-
 def events(count: int, order_id: str = "o-1") -> list[OutboxEvent]:
     return [OutboxEvent(seq, order_id, f"E{seq}", "{}") for seq in range(1, count + 1)]
 
 
 def test_every_pending_event_is_published_in_order_across_batches() -> None:
     # Given more events than one batch holds
-    outbox, bus = MemoryOutbox(events(2 * BATCH + 3)), Bus()
+    outbox, bus = MemoryOutbox(events(2 * BATCH + 3)), MemoryBus()
     # When drained / Then all are published, oldest first, and none is left
     drained = drain(outbox, bus)
     assert (drained.published, drained.failed, drained.error) == (2 * BATCH + 3, 0, None)
@@ -56,7 +42,7 @@ def test_every_pending_event_is_published_in_order_across_batches() -> None:
 
 def test_a_bus_that_refuses_leaves_every_event_pending_and_says_why() -> None:
     # Given a bus that is down
-    outbox, bus = MemoryOutbox(events(3)), Bus(down=True)
+    outbox, bus = MemoryOutbox(events(3)), MemoryBus(down=True, refusal="InternalFailure")
     # When drained / Then nothing is lost: the events wait, and the refusal is reported
     drained = drain(outbox, bus)
     assert (drained.published, drained.failed, drained.error) == (0, 3, "InternalFailure")
@@ -68,7 +54,7 @@ def test_a_bus_that_refuses_leaves_every_event_pending_and_says_why() -> None:
 
 def test_a_step_drains_only_its_own_order_s_events() -> None:
     # Given events of two orders
-    outbox, bus = MemoryOutbox(events(2, "o-1") + events(2, "o-2")), Bus()
+    outbox, bus = MemoryOutbox(events(2, "o-1") + events(2, "o-2")), MemoryBus()
     # When the step of o-2 drains / Then only o-2's are published
     drain(outbox, bus, order_id="o-2")
     assert [e.order_id for e in outbox.pending] == ["o-1", "o-1"]
