@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from functions.orders import read_model
+from functions.orders.domain import order_id_for
 from tests.support.tls import authority
 
 PRIMARY, SECONDARY = "eu-west-1", "us-east-1"
@@ -82,6 +83,11 @@ def deploy_checkout(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) ->
     }.items():
         monkeypatch.setenv(name, value)
     return str(arn)
+
+
+def primary_accepts(request: Recorded) -> tuple[int, dict[str, Any]]:
+    """A primary's internal route taking a forwarded write: 202 naming the key's order."""
+    return 202, {"orderId": order_id_for(request.headers["idempotency-key"]), "status": "PENDING"}
 
 
 def customer_items(customer_id: str, region: str = PRIMARY) -> list[dict[str, Any]]:

@@ -10,14 +10,13 @@ import boto3
 import pytest
 
 from functions import business_metrics
-from functions.orders.domain import order_id_for
 from functions.write_api import handler as write_api
 from tests.integration.orders_harness import (
     ORDER_BODY,
     PRIMARY,
     SECONDARY,
-    Recorded,
     deploy_checkout,
+    primary_accepts,
     put_control,
     serve,
 )
@@ -57,16 +56,8 @@ def test_a_clients_correlation_id_reaches_the_primarys_logs_and_the_saga_input(
     moto_static: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a secondary whose control record names the primary's internal route
-    def primary_api(request: Recorded) -> tuple[int, dict[str, Any]]:
-        return 202, {
-            "orderId": order_id_for(request.headers["idempotency-key"]),
-            "status": "PENDING",
-            "region": PRIMARY,
-            "primaryRegion": PRIMARY,
-        }
-
     headers = {"Idempotency-Key": "key-1", "X-Correlation-Id": "checkout-7f3a"}
-    with serve(primary_api) as primary:
+    with serve(primary_accepts) as primary:
         deploy_region(SECONDARY, monkeypatch)
         put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
         # When a client posts an order in the secondary with its correlation id
@@ -125,10 +116,7 @@ def test_a_forwarded_write_records_its_latency_in_milliseconds(
     moto_static: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a secondary and a primary that answers
-    def primary_api(request: Recorded) -> tuple[int, dict[str, Any]]:
-        return 202, {"orderId": order_id_for(request.headers["idempotency-key"])}
-
-    with serve(primary_api) as primary:
+    with serve(primary_accepts) as primary:
         deploy_region(SECONDARY, monkeypatch)
         put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
         capsys.readouterr()

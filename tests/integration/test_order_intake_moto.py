@@ -22,8 +22,8 @@ from tests.integration.orders_harness import (
     PRIMARY,
     SECONDARY,
     TABLE,
-    Recorded,
     deploy_checkout,
+    primary_accepts,
     put_control,
     serve,
 )
@@ -77,15 +77,11 @@ def sagas_started_at_home(arn: str) -> list[str]:
     return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
 
 
-def new_primary_accepts(request: Recorded) -> tuple[int, dict[str, Any]]:
-    return 202, {"orderId": order_id_for(request.headers["idempotency-key"]), "status": "PENDING"}
-
-
 def test_after_a_failover_home_forwards_to_the_new_primary_signed_and_starts_nothing(
     home: str,
 ) -> None:
     # Given a failover made another region the primary: the control record names its route
-    with serve(new_primary_accepts) as primary:
+    with serve(primary_accepts) as primary:
         put_control(HOME, NEW_PRIMARY, f"{primary.url}/internal/orders")
         # When the home region's intake takes two OrderRequested
         result = intake.handler(order_requested("k-1", "k-2"), lambda_context())
@@ -139,7 +135,7 @@ def test_an_unreachable_new_primary_gets_the_records_again(home: str) -> None:
 @pytest.mark.parametrize("primary", [HOME, NEW_PRIMARY])
 def test_read_only_mode_retries_every_record_and_starts_nothing(home: str, primary: str) -> None:
     # Given the failover tool set the control record to read-only
-    with serve(new_primary_accepts) as stand_in:
+    with serve(primary_accepts) as stand_in:
         put_control(HOME, primary, f"{stand_in.url}/internal/orders", mode="read-only")
         # When the intake takes a record
         result = intake.handler(order_requested("k-1"), lambda_context())
@@ -226,7 +222,7 @@ def test_a_malformed_control_record_starts_nothing_sends_nothing_and_is_retried(
     home: str, attributes: dict[str, Any]
 ) -> None:
     # Given a control record naming the new primary, with one attribute wrong
-    with serve(new_primary_accepts) as primary:
+    with serve(primary_accepts) as primary:
         item = {k: {"S": v} for k, v in read_model.control_key().items()}
         item.update(
             {

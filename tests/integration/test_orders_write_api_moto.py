@@ -20,6 +20,7 @@ from tests.integration.orders_harness import (
     Raw,
     Recorded,
     deploy_checkout,
+    primary_accepts,
     put_control,
     serve,
 )
@@ -129,15 +130,7 @@ def test_a_secondary_forwards_signed_with_sigv4_and_relays_the_202(
     moto_static: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a stand-in of the primary's internal route, named by the control record
-    def primary_api(request: Recorded) -> tuple[int, dict[str, Any]]:
-        return 202, {
-            "orderId": order_id_for(request.headers["idempotency-key"]),
-            "status": "PENDING",
-            "region": PRIMARY,
-            "primaryRegion": PRIMARY,
-        }
-
-    with serve(primary_api) as primary:
+    with serve(primary_accepts) as primary:
         deploy_region(SECONDARY, monkeypatch)
         put_control(SECONDARY, PRIMARY, f"{primary.url}/internal/orders")
         # When an order is posted in the secondary
