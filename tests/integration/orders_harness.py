@@ -85,6 +85,24 @@ def deploy_checkout(region: str, monkeypatch: pytest.MonkeyPatch, **env: str) ->
     return str(arn)
 
 
+def bus_to_queue(region: str, rule: str, pattern: dict[str, Any], bus: str = "orders") -> str:
+    """An event bus in moto whose one rule (``pattern``) delivers to a queue; the queue's URL."""
+    events, sqs = (
+        boto3.client("events", region_name=region),
+        boto3.client("sqs", region_name=region),
+    )
+    events.create_event_bus(Name=bus)
+    queue = sqs.create_queue(QueueName=rule)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule=rule,
+        EventBusName=bus,
+        Targets=[{"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}],
+    )
+    return str(queue)
+
+
 def primary_accepts(request: Recorded) -> tuple[int, dict[str, Any]]:
     """A primary's internal route taking a forwarded write: 202 naming the key's order."""
     return 202, {"orderId": order_id_for(request.headers["idempotency-key"]), "status": "PENDING"}

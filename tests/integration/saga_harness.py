@@ -46,6 +46,7 @@ from tests.integration.orders_harness import (
     Recorded,
     Slow,
     StandIn,
+    bus_to_queue,
     create_global_table,
     put_control,
     serve,
@@ -494,23 +495,7 @@ def world(
     lam = boto3.client("lambda", region_name=PRIMARY)
     machine = _deploy_saga(lam, role, "checkout")
     rerun_machine = _deploy_saga(lam, role, "checkout-after-failover")
-    events, sqs = (
-        boto3.client("events", region_name=PRIMARY),
-        boto3.client("sqs", region_name=PRIMARY),
-    )
-    events.create_event_bus(Name="orders")
-    queue = sqs.create_queue(QueueName="projector")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="projector",
-        EventBusName="orders",
-        EventPattern=json.dumps({"source": ["active-active.orders"]}),
-    )
-    events.put_targets(
-        Rule="projector", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
+    queue = bus_to_queue(PRIMARY, "projector", {"source": ["active-active.orders"]})
     stand_in = Provider()
     with serve(stand_in) as provider:
         for name, value in {

@@ -19,6 +19,7 @@ from tests.integration.orders_harness import (
     TABLE,
     Raw,
     Recorded,
+    bus_to_queue,
     deploy_checkout,
     primary_accepts,
     put_control,
@@ -201,21 +202,7 @@ def test_async_mode_puts_order_requested_on_the_local_bus(
     moto_static: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a secondary in async mode whose bus delivers to a queue
-    events = boto3.client("events", region_name=SECONDARY)
-    sqs = boto3.client("sqs", region_name=SECONDARY)
-    events.create_event_bus(Name="orders")
-    queue = sqs.create_queue(QueueName="requested")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="requested",
-        EventBusName="orders",
-        EventPattern=json.dumps({"detail-type": ["OrderRequested"]}),
-    )
-    events.put_targets(
-        Rule="requested", EventBusName="orders", Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
+    queue = bus_to_queue(SECONDARY, "requested", {"detail-type": ["OrderRequested"]})
     deploy_region(
         SECONDARY, monkeypatch, WRITE_MODE="async", EVENT_BUS_NAME="orders", PRIMARY_REGION=PRIMARY
     )
@@ -224,6 +211,7 @@ def test_async_mode_puts_order_requested_on_the_local_bus(
     answer = post(BODY)
     # Then 202, and the event on the bus carries the key, the order id and the request
     assert answer["statusCode"] == 202
+    sqs = boto3.client("sqs", region_name=SECONDARY)
     [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     detail = json.loads(message["Body"])["detail"]
     assert (detail["idempotencyKey"], detail["orderId"]) == ("key-1", order_id_for("key-1"))
